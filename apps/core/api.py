@@ -1,0 +1,27 @@
+"""DRF glue shared by every app's API: errors always carry a ``code``."""
+from __future__ import annotations
+
+from rest_framework import status as http
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .exceptions import ServiceError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if response.status_code == http.HTTP_400_BAD_REQUEST:
+        if isinstance(data, dict) and "code" not in data:
+            response.data = {"code": "invalid", "detail": "Some fields are not valid.", "errors": data}
+        elif isinstance(data, list):
+            response.data = {"code": "invalid", "detail": "; ".join(map(str, data)), "errors": data}
+    elif isinstance(data, dict) and "code" not in data:
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+        code = codes.get("detail") if isinstance(codes, dict) else codes
+        response.data = {"code": code if isinstance(code, str) else "error", **data}
+    return response

@@ -1,0 +1,195 @@
+"""Instant settings, driven by the environment (see README "Configuration")."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+from .env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY") or "instant-insecure-dev-key-set-SECRET_KEY-in-production"
+PORT = env_int("PORT", 8000)
+PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
+_public_host = urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1"
+
+ALLOWED_HOSTS = sorted({"127.0.0.1", "localhost", _public_host, *env_list("ALLOWED_HOSTS")})
+CSRF_TRUSTED_ORIGINS = sorted(
+    {f"http://{h}:{PORT}" for h in ("127.0.0.1", "localhost")}
+    | {f"https://{h}" for h in ("127.0.0.1", "localhost")}
+    | {PUBLIC_BASE_URL}
+    | set(env_list("CSRF_TRUSTED_ORIGINS"))
+)
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+if env_bool("BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "apps.core",
+    "apps.users",
+    "apps.queues",
+    "apps.contacts",
+    "apps.accounts",
+    "apps.templates",
+    "apps.interactions",
+    "apps.transfers",
+    "apps.providers",
+    "apps.desktop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "instant.urls"
+ASGI_APPLICATION = "instant.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH") or str(BASE_DIR / "db.sqlite3"),
+            # IMMEDIATE transactions and WAL let the in-process worker and the web thread share
+            # the file without "database is locked" upgrades.
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "users.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 5}},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/desktop/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
+# Agents may attach up to 15 MB by default (the settings object can lower or raise it); leave room
+# for multipart overhead so the app, not Django, answers with a clear error.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Tasks: a real Celery worker with REDIS_URL; otherwise they run in the server process
+# (apps.core.tasks) so `make run` needs nothing but Python.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "instant"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+INSTANT_TASKS = env_str("INSTANT_TASKS") or ("celery" if REDIS_URL else "inprocess")
+if INSTANT_TASKS not in {"celery", "inprocess", "sync"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("INSTANT_TASKS must be celery, inprocess or sync")
+# The deadline sweep (offers, transfers, 24 h windows) runs at least this often.
+INSTANT_SWEEP_SECONDS = env_int("INSTANT_SWEEP_SECONDS", 5)
+CELERY_BEAT_SCHEDULE = {
+    "deadline-sweep": {"task": "apps.core.tasks.sweep_deadlines", "schedule": float(INSTANT_SWEEP_SECONDS)},
+}
+
+INSTANT_PROVIDER_BACKENDS = {
+    "meta": "apps.providers.meta.MetaBackend",
+    "twilio": "apps.providers.twilio.TwilioBackend",
+    "sinch": "apps.providers.sinch.SinchBackend",
+    "kaleyra": "apps.providers.kaleyra.KaleyraBackend",
+    "sandbox": "apps.providers.sandbox.SandboxBackend",
+}
+# Outbound sends: how often a retryable provider error is retried, and the first backoff.
+INSTANT_SEND_MAX_RETRIES = env_int("INSTANT_SEND_MAX_RETRIES", 5)
+INSTANT_SEND_RETRY_BASE_SECONDS = env_int("INSTANT_SEND_RETRY_BASE_SECONDS", 2)
+INSTANT_MEDIA_MAX_RETRIES = env_int("INSTANT_MEDIA_MAX_RETRIES", 5)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Instant API",
+    "DESCRIPTION": "REST API of Instant, the open-source WhatsApp contact center.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
