@@ -11,7 +11,10 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.INSTANT_TASKS = "sync"
     settings.PUBLIC_BASE_URL = "http://testserver"
-    settings.INSTANT_SEND_RETRY_BASE_SECONDS = 0
+    settings.INSTANT_SEND_RETRY_BASE_SECONDS = 1
+    from apps.core import tasks
+
+    tasks.deferred.clear()
 
 
 _FAKE: FakeProvider | None = None
@@ -25,3 +28,26 @@ def fake_provider() -> FakeProvider:
         _FAKE = start_fake_provider()
     _FAKE.reset()
     yield _FAKE
+
+
+@pytest.fixture
+def requires_postgres():
+    """PostgreSQL-only behaviour (row locks, real concurrency). In CI a skip is a failure."""
+    import os
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI"):
+            pytest.fail("This test must run on PostgreSQL in CI (set DATABASE_URL).")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (tasks, realtime events) as the real commit would."""
+
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run

@@ -61,9 +61,12 @@ class SandboxMessage(models.Model):
     text = models.TextField(blank=True)
     media = models.FileField(upload_to="sandbox/%Y/%m/%d/", blank=True, max_length=300)
     media_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    media_url = models.URLField(blank=True, max_length=500, help_text="Where the customer's phone fetches an agent's attachment.")
     content_type = models.CharField(max_length=120, blank=True)
     filename = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    customer_name = models.CharField(max_length=120, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,0 +1,109 @@
+"""Realtime event payloads for interactions: plain JSON dicts, objects shaped as in the REST API."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _interaction(interaction) -> dict[str, Any]:
+    from .api.serializers import InteractionSerializer
+
+    return dict(InteractionSerializer(interaction, context={"request": None}).data)
+
+
+def _message(message) -> dict[str, Any]:
+    from .api.serializers import MessageSerializer
+
+    return dict(MessageSerializer(message, context={"request": None}).data)
+
+
+def _note(note) -> dict[str, Any]:
+    from .api.serializers import NoteSerializer
+
+    return dict(NoteSerializer(note, context={"request": None}).data)
+
+
+def interaction_offered(interaction, offer) -> dict:
+    return {
+        "type": "interaction.offered",
+        "data": {
+            "interaction": _interaction(interaction),
+            "offer_id": offer.pk,
+            "expires_at": offer.expires_at.isoformat(),
+        },
+    }
+
+
+def interaction_taken(interaction, by_user) -> dict:
+    return {
+        "type": "interaction.taken",
+        "data": {
+            "interaction_id": interaction.pk,
+            "by": by_user.pk if by_user else None,
+            "by_name": by_user.display_name if by_user else "",
+        },
+    }
+
+
+def offer_withdrawn(interaction, reason: str) -> dict:
+    return {"type": "interaction.offer_withdrawn", "data": {"interaction_id": interaction.pk, "reason": reason}}
+
+
+def interaction_assigned(interaction) -> dict:
+    return {"type": "interaction.assigned", "data": {"interaction": _interaction(interaction)}}
+
+
+def interaction_updated(interaction) -> dict:
+    return {"type": "interaction.updated", "data": {"interaction": _interaction(interaction)}}
+
+
+def interaction_closed(interaction) -> dict:
+    return {
+        "type": "interaction.closed",
+        "data": {"interaction_id": interaction.pk, "interaction": _interaction(interaction)},
+    }
+
+
+def message_created(message) -> dict:
+    return {
+        "type": "message.created",
+        "data": {"interaction_id": message.interaction_id, "message": _message(message)},
+    }
+
+
+def message_updated(message) -> dict:
+    return {
+        "type": "message.updated",
+        "data": {"interaction_id": message.interaction_id, "message": _message(message)},
+    }
+
+
+def message_status(message) -> dict:
+    return {
+        "type": "message.status",
+        "data": {
+            "interaction_id": message.interaction_id,
+            "message_id": message.pk,
+            "status": message.status,
+            "error_code": message.error_code,
+            "error_message": message.error_message,
+        },
+    }
+
+
+def note_created(note) -> dict:
+    return {"type": "note.created", "data": {"interaction_id": note.interaction_id, "note": _note(note)}}
+
+
+def window_expired(interaction, *, recontact_available: bool) -> dict:
+    return {
+        "type": "window.expired",
+        "data": {
+            "interaction_id": interaction.pk,
+            "window_expires_at": interaction.window_expires_at.isoformat() if interaction.window_expires_at else None,
+            "recontact_available": recontact_available,
+        },
+    }
+
+
+def queue_stats(queue_id: int, stats: dict) -> dict:
+    return {"type": "queue.stats", "data": {"queue_id": queue_id, **stats}}

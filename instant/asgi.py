@@ -1,0 +1,44 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels (session auth)."""
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from .routing import websocket_urlpatterns  # noqa: E402
+
+_router = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)
+
+
+async def application(scope, receive, send):
+    """Bind the embedded worker to this server's loop on first contact (no REDIS_URL only)."""
+    from django.conf import settings
+
+    if settings.INSTANT_TASKS == "inprocess":
+        import asyncio
+
+        from apps.core import inprocess
+
+        if not inprocess.is_running():
+            inprocess.start(asyncio.get_running_loop())
+    if scope["type"] == "lifespan":  # daphne sends none; other servers may
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    return await _router(scope, receive, send)
