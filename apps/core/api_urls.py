@@ -1,0 +1,29 @@
+"""The REST API under ``/api/v1/`` (CONTRACT.md "REST API"). URL names live in the ``api`` namespace."""
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from apps.accounts.api.views import AccountViewSet
+from apps.core.api_views import SettingsView, TokenView
+from apps.interactions.api.views import InteractionViewSet, MessageAttachmentView
+from apps.queues.api.views import QueueViewSet
+from apps.transfers.api.views import TransferViewSet
+from apps.users.api.views import PresenceView, UserViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("users", UserViewSet, basename="user")
+router.register("queues", QueueViewSet, basename="queue")
+router.register("accounts", AccountViewSet, basename="account")
+router.register("interactions", InteractionViewSet, basename="interaction")
+router.register("transfers", TransferViewSet, basename="transfer")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("presence/", PresenceView.as_view(), name="presence"),
+    path("settings/", SettingsView.as_view(), name="settings"),
+    path("messages/<int:pk>/attachment/", MessageAttachmentView.as_view(), name="message-attachment"),
+    *router.urls,
+]

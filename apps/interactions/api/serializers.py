@@ -1,0 +1,204 @@
+"""Interaction, message and note objects, exactly as CONTRACT.md shapes them.
+
+The websocket events reuse these as ``Serializer(obj, context={"request": None}).data``, so
+nothing here may need a request: absolute URLs fall back to ``settings.PUBLIC_BASE_URL`` and
+masking applies only to a requesting user.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.core.masking import NONE, mask_name, mask_phone, masking_level_for
+from apps.interactions.models import Interaction, InteractionEvent, Message, Note
+
+
+def absolute_url(path: str, request=None) -> str:
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def _display_name(user) -> str | None:
+    return user.display_name if user is not None else None
+
+
+class AttachmentSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    filename = serializers.CharField()
+
+
+@extend_schema_field({"type": "string", "enum": ["in", "out", ""], "description": "`in`, `out`, or empty before any message."})
+class DirectionField(serializers.CharField):
+    """Documented inline: the same in/out choices as a message's ``direction``, one enum name."""
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    last_message_direction = DirectionField(read_only=True)
+    tags = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    customer_phone = serializers.SerializerMethodField()
+    customer_name = serializers.SerializerMethodField()
+    account_name = serializers.SerializerMethodField()
+    queue_name = serializers.SerializerMethodField()
+    owner_name = serializers.SerializerMethodField()
+    first_agent_name = serializers.SerializerMethodField()
+    disposition_name = serializers.SerializerMethodField()
+    window_open = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "id",
+            "account",
+            "queue",
+            "contact",
+            "customer_phone",
+            "status",
+            "owner",
+            "first_agent",
+            "started_at",
+            "closed_at",
+            "disposition",
+            "window_expires_at",
+            "last_message_at",
+            "last_message_direction",
+            "unread_count",
+            "tags",
+            # extras
+            "customer_name",
+            "origin",
+            "account_name",
+            "queue_name",
+            "owner_name",
+            "first_agent_name",
+            "disposition_name",
+            "accepted_at",
+            "window_open",
+        ]
+        read_only_fields = fields
+
+    def _masking_level(self) -> str:
+        # Cached on the root context: one settings read per response, not one per row.
+        context = self.context
+        if "_masking_level" not in context:
+            request = context.get("request")
+            context["_masking_level"] = masking_level_for(getattr(request, "user", None)) if request else NONE
+        return context["_masking_level"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_customer_phone(self, obj: Interaction) -> str:
+        return mask_phone(obj.customer_phone, self._masking_level())
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_customer_name(self, obj: Interaction) -> str:
+        return mask_name(obj.customer_name, self._masking_level())
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_account_name(self, obj: Interaction) -> str:
+        return obj.account.name
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_queue_name(self, obj: Interaction) -> str:
+        return obj.queue.name
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_owner_name(self, obj: Interaction) -> str | None:
+        return _display_name(obj.owner)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_first_agent_name(self, obj: Interaction) -> str | None:
+        return _display_name(obj.first_agent)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_disposition_name(self, obj: Interaction) -> str | None:
+        return obj.disposition.name if obj.disposition_id else None
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_window_open(self, obj: Interaction) -> bool:
+        return obj.window_open()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    interaction_id = serializers.IntegerField(read_only=True)
+    attachment = serializers.SerializerMethodField()
+    sender_name = serializers.SerializerMethodField()
+    template_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "direction",
+            "kind",
+            "text",
+            "attachment",
+            "provider_message_id",
+            "status",
+            "error_code",
+            "error_message",
+            "created_at",
+            "sender",
+            # extras
+            "interaction_id",
+            "sender_name",
+            "location",
+            "template",
+            "template_name",
+            "media_state",
+            "status_at",
+            "seen_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AttachmentSerializer(allow_null=True))
+    def get_attachment(self, obj: Message) -> dict | None:
+        if not obj.attachment:
+            return None
+        path = reverse("api:message-attachment", kwargs={"pk": obj.pk})
+        return {
+            "url": absolute_url(path, self.context.get("request")),
+            "content_type": obj.attachment_content_type or "application/octet-stream",
+            "size": obj.attachment_size,
+            "filename": obj.attachment_filename or obj.attachment.name.rsplit("/", 1)[-1],
+        }
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_sender_name(self, obj: Message) -> str | None:
+        return _display_name(obj.sender)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_template_name(self, obj: Message) -> str | None:
+        return obj.template.name if obj.template_id else None
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    interaction_id = serializers.IntegerField(read_only=True)
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Note
+        fields = ["id", "interaction_id", "author", "author_name", "kind", "text", "created_at"]
+        read_only_fields = ["id", "interaction_id", "author", "author_name", "kind", "created_at"]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_author_name(self, obj: Note) -> str | None:
+        return _display_name(obj.author)
+
+
+class InteractionEventSerializer(serializers.ModelSerializer):
+    interaction_id = serializers.IntegerField(read_only=True)
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InteractionEvent
+        fields = ["id", "interaction_id", "kind", "actor", "actor_name", "data", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_actor_name(self, obj: InteractionEvent) -> str | None:
+        return _display_name(obj.actor)

@@ -1,0 +1,41 @@
+"""Permission-aware reads of interactions (R1: an agent sees only its queues' interactions)."""
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import Interaction, Message, Note
+
+
+def user_sees_everything(user) -> bool:
+    return bool(user and (user.is_superuser or getattr(user, "role", None) in ("supervisor", "admin")))
+
+
+def interaction_list_for(user) -> QuerySet[Interaction]:
+    """Admins and supervisors see every interaction; agents those of their queues and their own."""
+    qs = Interaction.objects.select_related(
+        "account", "queue", "contact", "owner", "first_agent", "disposition"
+    ).prefetch_related("tags")
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user_sees_everything(user):
+        return qs
+    # A subquery rather than a join on queue__agents: no duplicate rows, so no DISTINCT, and callers
+    # may still lock or update the result.
+    from apps.queues.models import Queue
+
+    my_queues = Queue.objects.filter(agents=user).values("pk")
+    return qs.filter(Q(queue__in=my_queues) | Q(owner=user))
+
+
+def interaction_get_for(user, interaction_id) -> Interaction | None:
+    return interaction_list_for(user).filter(pk=interaction_id).first()
+
+
+def message_list_for(user) -> QuerySet[Message]:
+    visible = interaction_list_for(user).values("pk")
+    return Message.objects.filter(interaction__in=visible).select_related("sender", "template")
+
+
+def note_list_for(user) -> QuerySet[Note]:
+    visible = interaction_list_for(user).values("pk")
+    return Note.objects.filter(interaction__in=visible).select_related("author")

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from apps.queues.models import CannedAnswer, Disposition, Queue
+
+
+class DispositionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Disposition
+        fields = ["id", "name"]
+
+
+class CannedAnswerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CannedAnswer
+        fields = ["id", "title", "text"]
+
+
+class QueueSerializer(serializers.ModelSerializer):
+    agents = serializers.PrimaryKeyRelatedField(many=True, queryset=get_user_model().objects.all(), required=False)
+    dispositions = DispositionSerializer(many=True, read_only=True)
+    canned_answers = CannedAnswerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Queue
+        fields = ["id", "name", "agents", "routing", "offer_timeout", "contact_list", "dispositions", "canned_answers"]
