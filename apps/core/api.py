@@ -1,6 +1,9 @@
 """DRF glue shared by every app's API: errors always carry a ``code``."""
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
 from rest_framework import status as http
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -10,7 +13,14 @@ from .exceptions import ServiceError
 
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status)
+        body = {"code": exc.code, "detail": exc.detail}
+        if getattr(exc, "errors", None):
+            body["errors"] = exc.errors
+        return Response(body, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
