@@ -9,6 +9,7 @@ from apps.providers import webhooks
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/<str:token>/", webhooks.webhook, name="webhook"),
+    path("simulator/", include("apps.providers.simulator_urls")),
     path("api/v1/", include("apps.core.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
