@@ -6,7 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import AccountViewSet
 from apps.core.api_views import SettingsView, TokenView
-from apps.interactions.api.views import InteractionViewSet, MessageAttachmentView
+from apps.interactions.api.views import InteractionViewSet, MessageAttachmentView, OfferViewSet
 from apps.queues.api.views import QueueViewSet
 from apps.transfers.api.views import TransferViewSet
 from apps.users.api.views import PresenceView, UserViewSet
@@ -19,6 +19,7 @@ router.register("queues", QueueViewSet, basename="queue")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("transfers", TransferViewSet, basename="transfer")
+router.register("offers", OfferViewSet, basename="offer")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

@@ -453,7 +453,8 @@ def _get_visible(interaction_id: int, user: User) -> Interaction:
         raise ServiceError("not_found", "No such interaction.", status=404) from None
 
 
-def _lock_owned(interaction_id: int, user: User) -> Interaction:
+def interaction_lock_owned(interaction_id: int, user: User) -> Interaction:
+    """Lock an open interaction the caller owns (inside a transaction), or raise why not."""
     interaction = _get_visible(interaction_id, user)
     interaction = Interaction.objects.select_for_update().select_related("account", "queue").get(pk=interaction.pk)
     if interaction.status == Interaction.Status.CLOSED:
@@ -466,7 +467,7 @@ def _lock_owned(interaction_id: int, user: User) -> Interaction:
 def interaction_mark_read(*, interaction_id: int, user: User) -> Interaction:
     now = timezone.now()
     with transaction.atomic(durable=True):
-        interaction = _lock_owned(interaction_id, user)
+        interaction = interaction_lock_owned(interaction_id, user)
         Message.objects.filter(interaction=interaction, direction=Message.Direction.IN, seen_at__isnull=True).update(
             seen_at=now
         )
@@ -588,7 +589,7 @@ def message_send(*, interaction_id: int, user: User, text: str = "", upload=None
         _attachment_limits_check(upload)
     now = timezone.now()
     with transaction.atomic(durable=True):
-        interaction = _lock_owned(interaction_id, user)
+        interaction = interaction_lock_owned(interaction_id, user)
         if not interaction.window_open(now):
             raise Conflict(
                 "window_closed",
@@ -631,7 +632,7 @@ def interaction_recontact(*, interaction_id: int, user: User) -> Message:
     """D7: send the account's recontact template on an open interaction whose window has closed."""
     now = timezone.now()
     with transaction.atomic(durable=True):
-        interaction = _lock_owned(interaction_id, user)
+        interaction = interaction_lock_owned(interaction_id, user)
         template = interaction.account.recontact_template
         if template is None or template.status != "approved":
             raise Conflict("no_recontact_template", "This account has no approved recontact template.")

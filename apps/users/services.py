@@ -28,5 +28,8 @@ def user_set_presence(*, user: User, presence: str) -> User:
             groups=[agent_group(user.pk), SUPERVISORS_GROUP],
         )
     if presence == User.Presence.ONLINE and previous != presence:
+        from apps.transfers.services import transfers_offer_to_agent
+
         offers_for_agent(agent=user, now=now)
+        transfers_offer_to_agent(agent=user)
     return user

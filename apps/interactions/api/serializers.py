@@ -202,3 +202,39 @@ class InteractionEventSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_actor_name(self, obj: InteractionEvent) -> str | None:
         return _display_name(obj.actor)
+
+
+# ----- request bodies of the actions ---------------------------------------------------------------
+class SendTextSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class SendFileSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    text = serializers.CharField(required=False, allow_blank=True, help_text="Caption.")
+    voice = serializers.BooleanField(required=False, help_text="The file is a voice recording.")
+
+
+class NoteTextSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class CloseSerializer(serializers.Serializer):
+    disposition = serializers.IntegerField(required=False, allow_null=True)
+
+
+class TransferRequestSerializer(serializers.Serializer):
+    to_agent = serializers.IntegerField(required=False, allow_null=True)
+    to_queue = serializers.IntegerField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if bool(attrs.get("to_agent")) == bool(attrs.get("to_queue")):
+            raise serializers.ValidationError("Give either to_agent or to_queue.")
+        return attrs
+
+
+class OfferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    interaction = InteractionSerializer()
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()

@@ -3,21 +3,36 @@ to ``InteractionViewSet`` with ``@action`` and call the interaction services."""
 from __future__ import annotations
 
 import django_filters
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import filters, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_views import AnyContentNegotiation, CodedErrorsMixin
 from apps.core.phones import normalize_phone
+from apps.interactions import services
 from apps.interactions.models import Interaction
+from apps.transfers.api.serializers import TransferSerializer
 from apps.interactions.selectors import interaction_list_for, message_list_for
 
-from .serializers import InteractionEventSerializer, InteractionSerializer, MessageSerializer, NoteSerializer
+from .serializers import (
+    CloseSerializer,
+    InteractionEventSerializer,
+    InteractionSerializer,
+    MessageSerializer,
+    NoteSerializer,
+    NoteTextSerializer,
+    OfferSerializer,
+    SendFileSerializer,
+    SendTextSerializer,
+    TransferRequestSerializer,
+)
 
 
 class InteractionFilter(django_filters.FilterSet):
@@ -77,19 +92,123 @@ class InteractionViewSet(
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
-    @extend_schema(responses=MessageSerializer(many=True), filters=False)
-    @action(detail=True, methods=["get"], serializer_class=MessageSerializer, filter_backends=[])
+    @extend_schema(
+        methods=["GET"], responses=MessageSerializer(many=True), filters=False
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"application/json": SendTextSerializer, "multipart/form-data": SendFileSerializer},
+        responses={201: MessageSerializer},
+        description="Send a message: `{\"text\"}`, or multipart `file` (+ `text` caption, `voice`=1 for a recording).",
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=MessageSerializer,
+        filter_backends=[],
+        parser_classes=[JSONParser, MultiPartParser, FormParser],
+    )
     def messages(self, request, pk=None):
         interaction = self.get_interaction()
+        if request.method == "POST":
+            upload = request.FILES.get("file")
+            message = services.message_send(
+                interaction_id=interaction.pk,
+                user=request.user,
+                text=str(request.data.get("text", "") or ""),
+                upload=upload,
+                voice=str(request.data.get("voice", "")).lower() in ("1", "true", "yes"),
+            )
+            return Response(MessageSerializer(message, context=self.get_serializer_context()).data, status=201)
         queryset = interaction.messages.select_related("sender", "template").order_by("created_at", "id")
         return self._paginated(queryset, MessageSerializer)
 
-    @extend_schema(responses=NoteSerializer(many=True), filters=False)
-    @action(detail=True, methods=["get"], serializer_class=NoteSerializer, filter_backends=[])
+    @extend_schema(methods=["GET"], responses=NoteSerializer(many=True), filters=False)
+    @extend_schema(methods=["POST"], request=NoteTextSerializer, responses={201: NoteSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=NoteSerializer, filter_backends=[])
     def notes(self, request, pk=None):
         interaction = self.get_interaction()
+        if request.method == "POST":
+            note = services.note_create(
+                interaction_id=interaction.pk, user=request.user, text=str(request.data.get("text", "") or "")
+            )
+            return Response(NoteSerializer(note, context=self.get_serializer_context()).data, status=201)
         queryset = interaction.notes.select_related("author").order_by("created_at", "id")
         return self._paginated(queryset, NoteSerializer)
+
+    def _interaction_response(self, interaction: Interaction, status: int = 200) -> Response:
+        interaction = interaction_list_for(self.request.user).get(pk=interaction.pk)
+        return Response(InteractionSerializer(interaction, context=self.get_serializer_context()).data, status=status)
+
+    @extend_schema(request=None, responses={200: InteractionSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def accept(self, request, pk=None):
+        """Take a waiting interaction. Exactly one of any number of concurrent accepts gets 200;
+        every other, a repeat by the winner included, gets 409 `already_taken`."""
+        interaction = services.interaction_accept(interaction_id=self.get_interaction().pk, user=request.user)
+        return self._interaction_response(interaction)
+
+    @extend_schema(request=None, responses={200: InteractionSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reject(self, request, pk=None):
+        interaction = services.interaction_reject(interaction_id=self.get_interaction().pk, user=request.user)
+        return self._interaction_response(interaction)
+
+    @extend_schema(request=None, responses={200: InteractionSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def read(self, request, pk=None):
+        """Mark the interaction's inbound messages read by its owner (`unread_count` becomes 0)."""
+        interaction = services.interaction_mark_read(interaction_id=self.get_interaction().pk, user=request.user)
+        return self._interaction_response(interaction)
+
+    @extend_schema(request=CloseSerializer, responses={200: InteractionSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def close(self, request, pk=None):
+        serializer = CloseSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        interaction = services.interaction_close(
+            interaction_id=self.get_interaction().pk,
+            user=request.user,
+            disposition_id=serializer.validated_data.get("disposition"),
+        )
+        return self._interaction_response(interaction)
+
+    @extend_schema(request=None, responses={201: MessageSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def recontact(self, request, pk=None):
+        """Send the account's recontact template once the 24-hour window has closed."""
+        message = services.interaction_recontact(interaction_id=self.get_interaction().pk, user=request.user)
+        return Response(MessageSerializer(message, context=self.get_serializer_context()).data, status=201)
+
+    @extend_schema(request=TransferRequestSerializer, responses={201: TransferSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def transfer(self, request, pk=None):
+        from apps.transfers.services import transfer_request
+
+        serializer = TransferRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        transfer = transfer_request(
+            interaction_id=self.get_interaction().pk,
+            user=request.user,
+            to_agent_id=serializer.validated_data.get("to_agent"),
+            to_queue_id=serializer.validated_data.get("to_queue"),
+        )
+        return Response(TransferSerializer(transfer, context=self.get_serializer_context()).data, status=201)
+
+    @extend_schema(
+        request=None,
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The transcript.")},
+    )
+    @action(detail=True, methods=["get"], url_path="transcript.pdf", filter_backends=[],
+            content_negotiation_class=AnyContentNegotiation)
+    def transcript(self, request, pk=None):
+        from apps.interactions.transcripts import transcript_pdf
+
+        interaction = self.get_interaction()
+        pdf = transcript_pdf(interaction=interaction, user=request.user)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="interaction-{interaction.pk}.pdf"'
+        return response
 
     @extend_schema(responses=InteractionEventSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], serializer_class=InteractionEventSerializer, filter_backends=[])
@@ -132,3 +251,24 @@ class MessageAttachmentView(CodedErrorsMixin, APIView):
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         return response
+
+
+class OfferViewSet(CodedErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's live offers (D2): what the desktop shows as offer cards after a reconnect."""
+
+    serializer_class = OfferSerializer
+
+    def get_queryset(self):
+        from apps.interactions.models import InteractionOffer
+
+        if getattr(self, "swagger_fake_view", False):
+            return InteractionOffer.objects.none()
+        return (
+            InteractionOffer.objects.filter(
+                agent=self.request.user,
+                status=InteractionOffer.Status.OFFERED,
+                interaction__status=Interaction.Status.WAITING,
+            )
+            .select_related("interaction__account", "interaction__queue")
+            .order_by("created_at", "id")
+        )

@@ -25,4 +25,38 @@ class QueueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Queue
-        fields = ["id", "name", "agents", "routing", "offer_timeout", "contact_list", "dispositions", "canned_answers"]
+        fields = [
+            "id",
+            "name",
+            "agents",
+            "routing",
+            "offer_timeout",
+            "contact_list",
+            "dispositions",
+            "canned_answers",
+            "waiting",
+            "offered",
+            "open",
+        ]
+        read_only_fields = ["waiting", "offered", "open"]
+
+    waiting = serializers.SerializerMethodField()
+    offered = serializers.SerializerMethodField()
+    open = serializers.SerializerMethodField()
+
+    def _stats(self, obj: Queue) -> dict:
+        from apps.interactions.services import queue_stats
+
+        cache = self.context.setdefault("_queue_stats", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = queue_stats(obj.pk)
+        return cache[obj.pk]
+
+    def get_waiting(self, obj: Queue) -> int:
+        return self._stats(obj)["waiting"]
+
+    def get_offered(self, obj: Queue) -> int:
+        return self._stats(obj)["offered"]
+
+    def get_open(self, obj: Queue) -> int:
+        return self._stats(obj)["open"]

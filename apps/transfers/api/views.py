@@ -3,7 +3,10 @@ transfer services."""
 from __future__ import annotations
 
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from apps.core.api_views import CodedErrorsMixin
 from apps.interactions.selectors import interaction_list_for
@@ -31,3 +34,31 @@ class TransferViewSet(
             .select_related("from_agent", "to_agent", "to_queue", "accepted_by")
             .order_by("-created_at", "-id")
         )
+
+    def _act(self, service, pk) -> Response:
+        transfer = service(transfer_id=int(pk), user=self.request.user)
+        transfer.refresh_from_db()
+        return Response(TransferSerializer(transfer, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses={200: TransferSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def accept(self, request, pk=None):
+        """Take the interaction. Across a queue the first accept wins; the others get 409 `already_taken`."""
+        from apps.transfers.services import transfer_accept
+
+        return self._act(transfer_accept, pk)
+
+    @extend_schema(request=None, responses={200: TransferSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def decline(self, request, pk=None):
+        from apps.transfers.services import transfer_decline
+
+        return self._act(transfer_decline, pk)
+
+    @extend_schema(request=None, responses={200: TransferSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def cancel(self, request, pk=None):
+        """The agent who asked withdraws the transfer."""
+        from apps.transfers.services import transfer_cancel
+
+        return self._act(transfer_cancel, pk)
