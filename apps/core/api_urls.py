@@ -5,7 +5,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.views import AccountViewSet
-from apps.core.api_views import SettingsView, TokenView
+from apps.core.api_views import AnyContentNegotiation, SettingsView, TokenView
 from apps.interactions.api.views import InteractionViewSet, MessageAttachmentView, OfferViewSet
 from apps.queues.api.views import QueueViewSet
 from apps.transfers.api.views import TransferViewSet
@@ -26,5 +26,11 @@ urlpatterns = [
     path("presence/", PresenceView.as_view(), name="presence"),
     path("settings/", SettingsView.as_view(), name="settings"),
     path("messages/<int:pk>/attachment/", MessageAttachmentView.as_view(), name="message-attachment"),
+    # CONTRACT.md names it without the router's trailing slash.
+    path(
+        "interactions/<int:pk>/transcript.pdf",
+        InteractionViewSet.as_view({"get": "transcript"}, content_negotiation_class=AnyContentNegotiation),
+        name="interaction-transcript-pdf",
+    ),
     *router.urls,
 ]

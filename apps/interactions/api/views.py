@@ -199,9 +199,8 @@ class InteractionViewSet(
         request=None,
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The transcript.")},
     )
-    @action(detail=True, methods=["get"], url_path="transcript.pdf", filter_backends=[],
-            content_negotiation_class=AnyContentNegotiation)
     def transcript(self, request, pk=None):
+        """The interaction as a PDF (routed explicitly as ``transcript.pdf``, see api_urls)."""
         from apps.interactions.transcripts import transcript_pdf
 
         interaction = self.get_interaction()
