@@ -1,6 +1,8 @@
 """Instant settings, driven by the environment (see README "Configuration")."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -93,6 +95,9 @@ else:
             "NAME": env_str("SQLITE_PATH") or str(BASE_DIR / "db.sqlite3"),
             # IMMEDIATE transactions and WAL let the in-process worker and the web thread share
             # the file without "database is locked" upgrades.
+            # A file, not memory, for the test database too: tests start fresh processes on it.
+            # One file per test process, so parallel runs never share it.
+            "TEST": {"NAME": env_str("SQLITE_TEST_PATH") or os.path.join(tempfile.gettempdir(), f"instant-test-{os.getpid()}.sqlite3")},
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",

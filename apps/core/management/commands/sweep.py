@@ -1,0 +1,15 @@
+"""Run the deadline sweep once (what Celery beat and the embedded worker do every few seconds)."""
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Act on every expired deadline (offers, transfers, 24-hour windows) once, and print what was done."
+
+    def handle(self, *args, **options):
+        from apps.core.deadlines import sweep
+
+        self.stdout.write(json.dumps(sweep()))
