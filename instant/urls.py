@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/v1/", include("apps.core.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("apps.desktop.urls")),
 ]
