@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -308,8 +309,6 @@ def test_a_tampered_body_is_refused():
 
 
 def test_a_json_body_is_checked_against_its_signed_sha256():
-    import hashlib
-
     body = b'{"MessageSid":"SM1"}'
     digest = hashlib.sha256(body).hexdigest()
     query = [("bodySHA256", digest)]
