@@ -197,7 +197,7 @@ class UnknownMessage(ServiceError):
 def message_status_apply(*, account: WhatsAppAccount, update: StatusUpdate) -> Message:
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .select_related("interaction")
             .filter(account=account, provider_message_id=update.provider_message_id, direction=Message.Direction.OUT)
             .first()
@@ -427,7 +427,7 @@ def offers_expire(*, now: datetime | None = None) -> int:
     while True:
         with transaction.atomic():
             offer = (
-                InteractionOffer.objects.select_for_update(skip_locked=True)
+                InteractionOffer.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=InteractionOffer.Status.OFFERED, expires_at__lte=now)
                 .select_related("interaction")
                 .first()
@@ -456,7 +456,8 @@ def _get_visible(interaction_id: int, user: User) -> Interaction:
 def interaction_lock_owned(interaction_id: int, user: User) -> Interaction:
     """Lock an open interaction the caller owns (inside a transaction), or raise why not."""
     interaction = _get_visible(interaction_id, user)
-    interaction = Interaction.objects.select_for_update().select_related("account", "queue").get(pk=interaction.pk)
+    # Lock the interaction row only: joining account and queue must not serialise a whole queue.
+    interaction = Interaction.objects.select_for_update(of=("self",)).select_related("account", "queue").get(pk=interaction.pk)
     if interaction.status == Interaction.Status.CLOSED:
         raise Conflict("interaction_closed", "This interaction is closed.")
     if interaction.owner_id != user.pk:
@@ -539,7 +540,7 @@ def windows_expire(*, now: datetime | None = None) -> int:
     while True:
         with transaction.atomic():
             interaction = (
-                Interaction.objects.select_for_update(skip_locked=True)
+                Interaction.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status__in=OPEN_STATES, window_expires_at__lte=now, window_expiry_announced=False)
                 .select_related("account__recontact_template")
                 .first()
@@ -726,7 +727,7 @@ def message_deliver(*, message_id: int) -> Message | None:
 def _send_failed(message: Message, exc, attempts: int) -> Message:
     retry = not exc.permanent and attempts < settings.INSTANT_SEND_MAX_RETRIES
     with transaction.atomic():
-        locked = Message.objects.select_for_update().select_related("interaction").get(pk=message.pk)
+        locked = Message.objects.select_for_update(of=("self",)).select_related("interaction").get(pk=message.pk)
         if retry:
             from .tasks import deliver_message
 
@@ -752,7 +753,7 @@ def offers_withdraw_for_agent(*, agent: User, now: datetime | None = None) -> in
     """An agent paused or went offline: their live offers go back to the queue."""
     now = now or timezone.now()
     offers = list(
-        InteractionOffer.objects.select_for_update()
+        InteractionOffer.objects.select_for_update(of=("self",))
         .filter(agent=agent, status=InteractionOffer.Status.OFFERED)
         .select_related("interaction")
     )

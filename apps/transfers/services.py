@@ -96,7 +96,7 @@ def transfer_request(
 
 def _lock_pending(transfer_id: int) -> Transfer:
     transfer = (
-        Transfer.objects.select_for_update()
+        Transfer.objects.select_for_update(of=("self",))
         .select_related("interaction", "from_agent", "to_agent", "to_queue")
         .filter(pk=transfer_id)
         .first()
