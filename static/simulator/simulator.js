@@ -228,6 +228,7 @@
       var el = findEl(m.id);
       if (el) applyStatus(el, known);
     } else {
+      adoptPending(m);
       state.messages.set(m.id, m);
       var li = renderMessage(m);
       var after = null;
@@ -241,6 +242,21 @@
     }
     refreshChrome();
     autoDeliver(state.messages.get(m.id));
+  }
+
+  // The websocket often brings the customer's own message before the send request answers:
+  // let it take the place of the matching "sending" bubble instead of showing it twice.
+  function adoptPending(m) {
+    if (m.direction !== "from_customer" || m.id.indexOf("tmp-") === 0) return;
+    var match = null;
+    state.messages.forEach(function (p) {
+      if (!match && p.id.indexOf("tmp-") === 0 && p.status === "sending" && p.text === m.text &&
+          (p.filename || "") === (m.filename || "")) match = p;
+    });
+    if (match) {
+      match.adoptedBy = m.id;
+      removeMessage(match.id);
+    }
   }
 
   function removeMessage(id) {

@@ -185,7 +185,7 @@ def test_the_websocket_reconnects_and_catches_up_on_what_it_missed(simulator, ag
 
     # A longer outage: the agent writes while the page is offline; the message is fetched after
     # the reconnect (nothing pushed it while the socket was down) and acknowledged as delivered.
-    page.evaluate("window.__sim.simulateDrop(3000)")
+    page.evaluate("window.__sim.simulateDrop(5000)")
     expect(page.locator("#sim-connection")).to_have_attribute("data-state", "closed")
     reply = agent_says(agent, interaction_id, "Sorry, I was away")
     bubble = page.locator('.sim-msg[data-direction="to_customer"]', has_text="Sorry, I was away")
