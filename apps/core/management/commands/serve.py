@@ -22,7 +22,6 @@ class Command(BaseCommand):
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-        from twisted.internet import reactor
 
         from instant.asgi import application
 
@@ -45,12 +44,11 @@ class Command(BaseCommand):
                 )
             self.stdout.flush()
 
-        reactor.callWhenRunning(started)
         Server(
             application=ASGIStaticFilesHandler(application),
             endpoints=build_endpoint_description_strings(host=host, port=port),
             signal_handlers=True,
-            action_logs=False,
             http_timeout=None,
             websocket_timeout=86400,
+            ready_callable=started,
         ).run()
