@@ -369,6 +369,8 @@
       if (!card) {
         card = kind === "offer" ? buildOfferCard(obj) : buildTransferCard(obj);
         card.dataset.key = key;
+        card.classList.add("enter");
+        card.addEventListener("animationend", () => card.classList.remove("enter"), { once: true });
         el.offers.appendChild(card);
       } else if (kind === "offer") {
         const preview = $(".offer-preview", card);
@@ -520,7 +522,10 @@
     else if (!state.windowClosed.has(i.id)) state.windowClosed.set(i.id, { recontact_available: null });
     removeOffer(i.id);
     renderTabs();
-    if (state.active === i.id) renderChatHeader();
+    if (state.active === i.id) {
+      renderChatHeader();
+      markReadIfViewing();
+    }
   }
 
   async function refreshInteraction(id) {
@@ -734,6 +739,7 @@
     el.recordButton.disabled = isClosed;
     el.attachInput.disabled = isClosed;
     el.attachLabel.hidden = !state.settings.attachments_enabled;
+    el.recordButton.hidden = !state.settings.attachments_enabled;
     el.attachLabel.classList.toggle("disabled", isClosed);
     el.composer.classList.toggle("disabled", isClosed);
     if (isClosed) {
@@ -1070,9 +1076,9 @@
 
   // ----- reading ------------------------------------------------------------------------------
   let readTimer = null;
-  function markReadIfViewing() {
+  function markReadIfViewing(force) {
     const i = state.interactions.get(state.active);
-    if (!i || document.hidden || !i.unread_count) return;
+    if (!i || document.hidden || (!i.unread_count && !force)) return;
     clearTimeout(readTimer);
     const id = i.id;
     readTimer = setTimeout(async () => {
@@ -1134,6 +1140,7 @@
     const text = el.text.value.trim();
     const file = pendingFile;
     if (!text && !file) return;
+    if (state.flagged.delete(id)) renderTabs();
     el.text.value = "";
     state.drafts.delete(id);
     autosize();
@@ -1656,14 +1663,15 @@
   function transferIsForMe(t) {
     if (t.from_agent === me.id) return false;
     if (t.to_agent) return t.to_agent === me.id;
-    return !!(t.to_queue && state.queues.has(t.to_queue) && (me.is_supervisor ? false : true));
+    return !!(t.to_queue && state.queues.has(t.to_queue));
   }
 
   function transferReturned(t, verb) {
     const id = idOf(t.interaction);
     state.transfersOut.delete(id);
     if (state.interactions.has(id)) {
-      if (state.active !== id || document.hidden) state.flagged.add(id);
+      // Back in the agent's unread list until they look at it again.
+      state.flagged.add(id);
       const i = state.interactions.get(id);
       const target = t.to_agent ? t.to_agent_name || "the agent" : `queue ${t.to_queue_name || ""}`;
       toast(`Transfer ${verb}: ${customerLabel(i)} stays with you (${target}).`, { kind: "warning", title: `Transfer ${verb}` });
@@ -1693,7 +1701,8 @@
     if (m.direction === "out" && m.status === "failed" && WINDOW_ERROR_CODES.has(String(m.error_code))) setWindowClosed(interactionId, {});
     if (state.active === interactionId) {
       renderTimeline({ scroll: opts.fromSelf || m.direction === "out" ? "bottom" : "auto", newItems: isNew });
-      if (isNew && m.direction === "in") markReadIfViewing();
+      // The server counts it unread until told otherwise, even while it is on screen.
+      if (isNew && m.direction === "in") markReadIfViewing(true);
     }
     renderTabs();
   }

@@ -255,6 +255,20 @@ def test_after_a_dropped_socket_missed_messages_appear_exactly_once(new_page):
 
 
 # ----- attachments --------------------------------------------------------------------------------
+def test_a_recorded_voice_message_reaches_the_customer(new_page):
+    agent1 = open_desktop(new_page, "agent1")
+    sim = open_simulator(new_page)
+    start_conversation(agent1, sim, "Can you send me a voice note?")
+    agent1.click("#record-button")  # Chromium's fake microphone
+    expect(agent1.locator("#recording-indicator")).to_be_visible(timeout=WAIT)
+    expect(agent1.locator("#recording-timer")).to_have_text(re.compile(r"^0:0[1-9]$"), timeout=WAIT)
+    agent1.click("#record-button")
+    expect(agent1.locator("#recording-indicator")).to_be_hidden()
+    voice = agent1.locator('#timeline .msg[data-direction="out"][data-kind="voice"]')
+    expect(voice.locator("audio")).to_have_count(1, timeout=WAIT)
+    expect(sim.locator('.sim-msg[data-direction="to_customer"][data-kind="voice"]')).to_have_count(1, timeout=WAIT)
+
+
 def test_an_attachment_over_the_limit_is_refused_with_a_clear_error(new_page, api, tmp_path):
     admin_settings(api, attachment_max_bytes=1024 * 1024)
     try:
@@ -338,7 +352,9 @@ def test_a_transfer_is_declined_times_out_and_is_accepted(new_page, api):
     expect(card).to_have_count(0)
     expect(toast(agent1, "Transfer declined")).to_be_visible(timeout=WAIT)
     expect(agent1.locator("#transfer-pending")).to_be_hidden()
-    expect(tab(agent1, name)).to_be_visible()
+    expect(tab(agent1, name)).to_have_class(re.compile(r"\bflagged\b"))  # back in the unread list
+    tab(agent1, name).click()
+    expect(tab(agent1, name)).not_to_have_class(re.compile(r"\bflagged\b"))
 
     # Timed out: nobody answers within the (shortest allowed) timeout.
     admin_settings(api, transfer_timeout=5)
@@ -348,7 +364,8 @@ def test_a_transfer_is_declined_times_out_and_is_accepted(new_page, api):
         expect(toast(agent1, "Transfer expired")).to_be_visible(timeout=20_000)
         expect(agent2.locator(".transfer-offer", has_text=name)).to_have_count(0, timeout=WAIT)
         expect(agent1.locator("#transfer-pending")).to_be_hidden()
-        expect(tab(agent1, name)).to_be_visible()
+        expect(tab(agent1, name)).to_have_class(re.compile(r"\bflagged\b"))
+        expect(tab(agent1, name)).to_have_attribute("data-interaction-id", str(interaction_id))
     finally:
         admin_settings(api, transfer_timeout=300)
 
