@@ -1,14 +1,17 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.interactions import views as interaction_views
+from apps.providers import views as provider_views
 from apps.providers import webhooks
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/<str:token>/", webhooks.webhook, name="webhook"),
+    path("media/public/<str:token>/", interaction_views.public_media, name="public-media"),
+    path("simulator/media/<uuid:token>/", provider_views.sandbox_media, name="sandbox-media"),
     path("simulator/", include("apps.providers.simulator_urls")),
     path("api/v1/", include("apps.core.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
