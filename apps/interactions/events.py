@@ -22,11 +22,11 @@ def _note(note) -> dict[str, Any]:
     return dict(NoteSerializer(note, context={"request": None}).data)
 
 
-def interaction_offered(interaction, offer) -> dict:
+def interaction_offered(interaction, offer, *, serialized: dict | None = None) -> dict:
     return {
         "type": "interaction.offered",
         "data": {
-            "interaction": _interaction(interaction),
+            "interaction": serialized if serialized is not None else _interaction(interaction),
             "offer_id": offer.pk,
             "expires_at": offer.expires_at.isoformat(),
         },

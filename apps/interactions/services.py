@@ -315,23 +315,25 @@ def _default_filename(message: Message, content_type: str) -> str:
 
 
 # ----- offers (D2) -------------------------------------------------------------------------------
-def _eligible_agents(interaction: Interaction):
+def _eligible_agents(interaction: Interaction) -> list[User]:
     """Online agents of the queue with no live offer for it and no refusal since they came online."""
-    agents = interaction.queue.agents.filter(is_active=True, presence=User.Presence.ONLINE)
-    refused = InteractionOffer.objects.filter(
-        interaction=interaction,
-        status__in=[InteractionOffer.Status.REJECTED, InteractionOffer.Status.EXPIRED],
+    agents = list(interaction.queue.agents.filter(is_active=True, presence=User.Presence.ONLINE))
+    if not agents:
+        return []
+    offers = InteractionOffer.objects.filter(interaction=interaction, agent__in=agents).values_list(
+        "agent_id", "status", "decided_at"
     )
-    live = InteractionOffer.objects.filter(interaction=interaction, status=InteractionOffer.Status.OFFERED)
-    result = []
-    for agent in agents:
-        if live.filter(agent=agent).exists():
-            continue
+    excluded = set()
+    presence_since = {a.pk: a.presence_changed_at for a in agents}
+    for agent_id, status, decided_at in offers:
+        if status == InteractionOffer.Status.OFFERED:
+            excluded.add(agent_id)
         # A refusal counts until the agent's presence changes (came back from a pause, say).
-        if refused.filter(agent=agent, decided_at__gte=agent.presence_changed_at).exists():
-            continue
-        result.append(agent)
-    return result
+        elif status in (InteractionOffer.Status.REJECTED, InteractionOffer.Status.EXPIRED) and (
+            decided_at is not None and decided_at >= presence_since[agent_id]
+        ):
+            excluded.add(agent_id)
+    return [a for a in agents if a.pk not in excluded]
 
 
 def offer_interaction(*, interaction: Interaction, now: datetime | None = None) -> list[InteractionOffer]:
@@ -341,6 +343,7 @@ def offer_interaction(*, interaction: Interaction, now: datetime | None = None) 
     now = now or timezone.now()
     expires = now + timedelta(seconds=interaction.queue.offer_timeout)
     offers = []
+    serialized = None
     for agent in _eligible_agents(interaction):
         try:
             with transaction.atomic():
@@ -348,7 +351,9 @@ def offer_interaction(*, interaction: Interaction, now: datetime | None = None) 
         except IntegrityError:  # offered concurrently already
             continue
         offers.append(offer)
-        publish(events.interaction_offered(interaction, offer), groups=[agent_group(agent.pk)])
+        if serialized is None:
+            serialized = events._interaction(interaction)
+        publish(events.interaction_offered(interaction, offer, serialized=serialized), groups=[agent_group(agent.pk)])
     if offers:
         _history(interaction, "offered", agents=[o.agent_id for o in offers])
     return offers
