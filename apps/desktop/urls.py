@@ -9,7 +9,8 @@ from . import views
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        # Not redirect_authenticated_user: a signed-in user sent here for lack of rights would loop.
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
