@@ -575,18 +575,18 @@
   function previewText(m) {
     if (!m) return "";
     const label = {
-      image: "📷 Photo",
+      image: "Photo",
       sticker: "Sticker",
-      audio: "🎵 Audio",
-      voice: "🎤 Voice message",
-      video: "🎬 Video",
-      document: "📄 Document",
-      location: "📍 Location",
+      audio: "Audio",
+      voice: "Voice message",
+      video: "Video",
+      document: "Document",
+      location: "Location",
       template: "Template",
       unsupported: "Unsupported message",
     }[m.kind];
     if (m.text) return label && m.kind !== "text" && m.kind !== "template" ? `${label}: ${m.text}` : m.text;
-    if (m.kind === "document" && m.attachment) return `📄 ${m.attachment.filename}`;
+    if (m.kind === "document" && m.attachment) return `Document: ${m.attachment.filename}`;
     return label || "";
   }
 
@@ -778,9 +778,6 @@
       // A snapshot older than a live status must not move a mark backwards.
       const status = pickStatus(prev.status, m.status);
       Object.assign(prev, m, { status });
-      if (status !== m.status && status !== "failed") {
-        prev.error_code = prev.error_code || "";
-      }
       return { message: prev, isNew: false };
     }
     map.set(m.id, Object.assign({}, m));
