@@ -1072,13 +1072,14 @@
   el.jump.addEventListener("click", scrollToBottom);
 
   // ----- reading ------------------------------------------------------------------------------
-  let readTimer = null;
+  const readTimers = new Map(); // one debounced read per interaction
   function markReadIfViewing(force) {
     const i = state.interactions.get(state.active);
     if (!i || document.hidden || (!i.unread_count && !force)) return;
-    clearTimeout(readTimer);
     const id = i.id;
-    readTimer = setTimeout(async () => {
+    clearTimeout(readTimers.get(id));
+    readTimers.set(id, setTimeout(async () => {
+      readTimers.delete(id);
       try {
         const updated = await api("POST", `interactions/${id}/read/`);
         const current = state.interactions.get(id);
@@ -1089,7 +1090,7 @@
       } catch (err) {
         if (err.status === 404 || err.code === "not_owner" || err.code === "interaction_closed") refreshInteraction(id);
       }
-    }, 250);
+    }, 250));
   }
 
   document.addEventListener("visibilitychange", () => {

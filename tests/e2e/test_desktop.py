@@ -189,9 +189,10 @@ def test_two_agents_and_a_customer_chat_from_offer_to_close(new_page, api, tmp_p
     customer_says(sim, phone, name, "This is the box", file=tiny_png(tmp_path / "box.png"))
     photo = agent1.locator('#timeline .msg[data-direction="in"][data-kind="image"]', has_text="This is the box")
     expect(photo.locator("img")).to_be_visible(timeout=WAIT)
-    assert agent1.evaluate(
-        "el => el.complete && el.naturalWidth > 0", photo.locator("img").element_handle(timeout=WAIT)
-    ), "the inbound image did not load"
+    # It really loads (served under the session), not just a placeholder box.
+    agent1.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=photo.locator("img").element_handle(), timeout=WAIT
+    )
     agent1.screenshot(path="/tmp/desktop.png")
 
     # The customer reads the reply: blue double ticks.
