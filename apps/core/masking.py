@@ -47,3 +47,21 @@ def mask_name(value: str, level: str) -> str:
     if level == FULL:
         return MASK * 3
     return " ".join(word[:1] + MASK * 3 for word in value.split())
+
+
+_MASKERS = {"customer_phone": mask_phone, "customer_name": mask_name, "email": mask_email}
+
+
+def mask_payload(value: Any, level: str) -> Any:
+    """Mask customer fields wherever they sit in an event payload (objects travel whole in events,
+    serialised once for every recipient, so each recipient's socket masks its own copy)."""
+    if level == NONE:
+        return value
+    if isinstance(value, dict):
+        return {
+            key: (_MASKERS[key](item, level) if key in _MASKERS and isinstance(item, str) else mask_payload(item, level))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_payload(item, level) for item in value]
+    return value

@@ -47,9 +47,17 @@ class DesktopConsumer(_Base):
     """``/ws/desktop/``: an agent's or supervisor's live desktop."""
 
     def initial_groups(self) -> list[str]:
+        from apps.core.masking import masking_level_for
         from apps.desktop.selectors import desktop_groups_for
 
+        # B5 masking is per recipient: read once per connection (a reconnect picks up a change).
+        self.masking = masking_level_for(self.user)
         return desktop_groups_for(self.user)
+
+    async def event_push(self, message: dict) -> None:
+        from apps.core.masking import mask_payload
+
+        await self.send_json(mask_payload(message["event"], getattr(self, "masking", "none")))
 
     async def receive_json(self, content: dict, **kwargs) -> None:
         action = content.get("action")

@@ -59,7 +59,12 @@ def interaction_updated(interaction) -> dict:
 def interaction_closed(interaction) -> dict:
     return {
         "type": "interaction.closed",
-        "data": {"interaction_id": interaction.pk, "interaction": _interaction(interaction)},
+        "data": {
+            "interaction_id": interaction.pk,
+            "interaction": _interaction(interaction),
+            "closed_by": interaction.closed_by_id,
+            "closed_by_name": interaction.closed_by.display_name if interaction.closed_by_id else "",
+        },
     }
 
 

@@ -194,3 +194,33 @@ def test_window_expired_and_transfer_events(cast):
         await ws2.disconnect()
 
     run(scenario())
+
+
+def test_customer_data_is_masked_per_recipient_on_the_socket(cast, db):
+    from apps.core.models import InstallationSettings
+
+    queue, a1, a2, account = cast
+    InstallationSettings.objects.update_or_create(pk=1, defaults={"masking": "partial"})
+    supervisor = UserFactory(username="sam", role=User.Role.SUPERVISOR)
+
+    async def scenario():
+        agent_ws, boss_ws = await connect(a1), await connect(supervisor)
+        await sync_to_async(customer_writes)(account)
+        offered = one(await drain(agent_ws), "interaction.offered")["interaction"]
+        assert offered["customer_phone"] == "+15•••••••67"
+        assert offered["customer_name"] == "C••• C•••"
+        stats_only = await drain(boss_ws)
+        assert "queue.stats" in types(stats_only)
+        await sync_to_async(interactions.interaction_accept)(interaction_id=offered["id"], user=a1)
+        await drain(boss_ws)
+        await boss_ws.send_json_to({"action": "watch", "interaction_id": offered["id"]})
+        await drain(boss_ws)
+        await sync_to_async(customer_writes)(account, "again", "w9")
+        boss_events = await drain(boss_ws)
+        assert one(boss_events, "message.created")["message"]["text"] == "again"
+        assert one(boss_events, "interaction.updated")["interaction"]["customer_phone"] == "+15551234567"
+        assert one(await drain(agent_ws), "interaction.updated")["interaction"]["customer_phone"] == "+15•••••••67"
+        await agent_ws.disconnect()
+        await boss_ws.disconnect()
+
+    run(scenario())
