@@ -21,8 +21,9 @@ demo: migrate
 run: demo
 	$(PY) manage.py serve --port $(PORT) --banner
 
+# Connections are not kept between requests in tests, so nothing holds the test database at teardown.
 test: $(VENV)/.installed
-	$(PY) -m pytest
+	DB_CONN_MAX_AGE=0 $(PY) -m pytest
 
 # Production-style processes (with DATABASE_URL and REDIS_URL set); see README "Scaling out".
 worker: $(VENV)/.installed
