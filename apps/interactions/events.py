@@ -22,13 +22,22 @@ def _note(note) -> dict[str, Any]:
     return dict(NoteSerializer(note, context={"request": None}).data)
 
 
-def interaction_offered(interaction, offer, *, serialized: dict | None = None) -> dict:
+def offer_preview(interaction) -> str:
+    """What the customer opened with, for the offer card."""
+    first = interaction.messages.filter(direction="in").order_by("created_at", "id").first()
+    if first is None:
+        return ""
+    return first.text[:200] if first.text else f"[{first.kind}]"
+
+
+def interaction_offered(interaction, offer, *, serialized: dict | None = None, preview: str | None = None) -> dict:
     return {
         "type": "interaction.offered",
         "data": {
             "interaction": serialized if serialized is not None else _interaction(interaction),
             "offer_id": offer.pk,
             "expires_at": offer.expires_at.isoformat(),
+            "preview": preview if preview is not None else offer_preview(interaction),
         },
     }
 

@@ -352,8 +352,11 @@ def offer_interaction(*, interaction: Interaction, now: datetime | None = None) 
             continue
         offers.append(offer)
         if serialized is None:
-            serialized = events._interaction(interaction)
-        publish(events.interaction_offered(interaction, offer, serialized=serialized), groups=[agent_group(agent.pk)])
+            serialized, preview = events._interaction(interaction), events.offer_preview(interaction)
+        publish(
+            events.interaction_offered(interaction, offer, serialized=serialized, preview=preview),
+            groups=[agent_group(agent.pk)],
+        )
     if offers:
         _history(interaction, "offered", agents=[o.agent_id for o in offers])
     return offers

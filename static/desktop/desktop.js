@@ -471,11 +471,12 @@
     const i = data.interaction;
     if (!i || state.interactions.has(i.id)) return;
     const known = state.offers.get(i.id);
-    state.offers.set(i.id, { interaction: i, offer_id: data.offer_id || data.id, expires_at: data.expires_at, preview: known && known.preview, addedAt: Date.now() });
+    const preview = data.preview || (known && known.preview);
+    state.offers.set(i.id, { interaction: i, offer_id: data.offer_id || data.id, expires_at: data.expires_at, preview, addedAt: Date.now() });
     renderIncoming();
     if (!known) {
       if (!silent) chime();
-      loadOfferPreview(i.id);
+      if (!preview) loadOfferPreview(i.id);
     }
   }
 

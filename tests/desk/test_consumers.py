@@ -93,6 +93,7 @@ def test_offer_take_assign_chat_status_note_close_events(cast):
         offered = one(e1, "interaction.offered")
         assert offered["interaction"]["customer_phone"] == "+15551234567"
         assert offered["expires_at"]
+        assert offered["preview"] == "Hello"
         assert one(e2, "interaction.offered")["interaction"]["id"] == offered["interaction"]["id"]
         stats = one(e1, "queue.stats")
         assert stats["queue_id"] == queue.pk and stats["waiting"] == 1

@@ -110,3 +110,4 @@ def test_my_live_offers_are_listed_for_a_reconnecting_desktop(customer_writes, a
     body = api(agent1).get("/api/v1/offers/").json()
     assert [o["interaction"]["id"] for o in body["results"]] == [interaction.pk]
     assert body["results"][0]["expires_at"]
+    assert body["results"][0]["preview"] == "Hello"

@@ -238,3 +238,9 @@ class OfferSerializer(serializers.Serializer):
     interaction = InteractionSerializer()
     expires_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
+    preview = serializers.SerializerMethodField()
+
+    def get_preview(self, obj) -> str:
+        from apps.interactions.events import offer_preview
+
+        return offer_preview(obj.interaction)
