@@ -20,7 +20,14 @@ from apps.contacts.services import contact_find_or_create_for_customer
 from apps.core.exceptions import Conflict, Invalid, NotAllowed, ServiceError
 from apps.core.realtime import SUPERVISORS_GROUP, agent_group, interaction_group, publish, queue_group
 from apps.core.tasks import enqueue
-from apps.providers.types import MEDIA_KINDS, DeliveryStatus, InboundMessage, MessageKind, StatusUpdate
+from apps.providers.types import (
+    MEDIA_KINDS,
+    DeliveryStatus,
+    InboundMessage,
+    MessageKind,
+    StatusUpdate,
+    kind_for_content_type,
+)
 from apps.users.models import User
 
 from . import events
@@ -580,15 +587,6 @@ def _attachment_limits_check(upload) -> None:
         )
 
 
-def _kind_for_upload(content_type: str, voice: bool) -> str:
-    major = (content_type or "").split("/")[0]
-    if major == "audio":
-        return MessageKind.VOICE.value if voice else MessageKind.AUDIO.value
-    if major in ("image", "video"):
-        return major
-    return MessageKind.DOCUMENT.value
-
-
 def message_send(*, interaction_id: int, user: User, text: str = "", upload=None, voice: bool = False) -> Message:
     """D3: an agent's message, stored as queued and sent by a task through the account's backend."""
     text = (text or "").strip()
@@ -616,7 +614,7 @@ def message_send(*, interaction_id: int, user: User, text: str = "", upload=None
         )
         if upload is not None:
             content_type = getattr(upload, "content_type", "") or "application/octet-stream"
-            message.kind = _kind_for_upload(content_type, voice)
+            message.kind = kind_for_content_type(content_type, voice=voice).value
             message.attachment_content_type = content_type
             message.attachment_size = upload.size
             message.attachment_filename = upload.name

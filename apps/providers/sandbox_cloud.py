@@ -20,26 +20,13 @@ from apps.core.tasks import enqueue
 
 from . import sandbox
 from .models import SandboxMessage
-from .types import ProviderError
+from .types import ProviderError, kind_for_content_type
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
 MAX_WEBHOOK_ATTEMPTS = 6
 _STATUS_ORDER = {"sent": 0, "delivered": 1, "read": 2}
-
-
-def _kind_for(content_type: str) -> str:
-    major = (content_type or "").split("/")[0]
-    if content_type in ("image/webp",):
-        return "sticker"
-    if major == "image":
-        return "image"
-    if major == "video":
-        return "video"
-    if major == "audio":
-        return "voice" if "ogg" in content_type or "opus" in content_type or "webm" in content_type else "audio"
-    return "document"
 
 
 def sandbox_message_json(message: SandboxMessage) -> dict:
@@ -90,7 +77,7 @@ def customer_send(
         if upload is not None:
             message.content_type = upload.content_type or "application/octet-stream"
             message.filename = upload.name
-            message.kind = _kind_for(message.content_type)
+            message.kind = kind_for_content_type(message.content_type).value
             message.media.save(upload.name, upload, save=False)
         message.save()
         publish({"type": "sandbox.message", "data": sandbox_message_json(message)}, groups=[sandbox_group(account.pk)])

@@ -23,6 +23,7 @@ from .base import (
     constant_time_equals,
 )
 from .types import (
+    kind_for_content_type,
     CredentialsError,
     DeliveryStatus,
     FetchedMedia,
@@ -62,24 +63,6 @@ _STATUS_MAP: dict[str, DeliveryStatus] = {
 _INBOUND_STATUSES = frozenset({"", "received", "receiving"})
 # Twilio's own throttling code; it normally comes with HTTP 429, but is retryable whatever the status.
 _RETRYABLE_CODES = frozenset({"20429"})
-
-
-def _media_kind(content_type: str) -> MessageKind:
-    mime = content_type.split(";")[0].strip().lower()
-    if mime == "image/webp":
-        # WhatsApp stickers are the only webp images it delivers.
-        return MessageKind.STICKER
-    if mime.startswith("image/"):
-        return MessageKind.IMAGE
-    if mime.startswith("video/"):
-        return MessageKind.VIDEO
-    if mime in ("audio/ogg", "audio/opus"):
-        # Twilio has no voice-note flag (§2a); WhatsApp records voice notes as ogg/opus, while
-        # forwarded audio files usually arrive as mp3/m4a/aac/amr, so ogg is the best signal there is.
-        return MessageKind.VOICE
-    if mime.startswith("audio/"):
-        return MessageKind.AUDIO
-    return MessageKind.DOCUMENT
 
 
 def _e164(address: str) -> str:
@@ -306,7 +289,7 @@ class TwilioBackend(ProviderBackend):
                     InboundMessage(
                         # One WhatsApp message per attachment for us, all from one Twilio message.
                         provider_message_id=sid if index == 0 else f"{sid}:{index}",
-                        kind=_media_kind(content_type),
+                        kind=kind_for_content_type(content_type),
                         text=body if index == 0 else "",  # the caption belongs to the first only
                         media=MediaRef(url=url, content_type=content_type.split(";")[0].strip()),
                         raw_type=message_type,

@@ -24,6 +24,28 @@ MEDIA_KINDS = frozenset(
 )
 
 
+def kind_for_content_type(content_type: str, *, voice: bool | None = None) -> MessageKind:
+    """The message kind a file of this type travels as.
+
+    ``voice`` says whether an audio file is a voice note; ``None`` infers it: WhatsApp records
+    voice notes as ogg/opus, while forwarded audio files usually arrive as mp3/m4a/aac/amr, so
+    ogg is the best signal where a provider gives no voice flag (Twilio, Sinch, the Sandbox).
+    """
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime == "image/webp":
+        # WhatsApp stickers are the only webp images it delivers.
+        return MessageKind.STICKER
+    if mime.startswith("image/"):
+        return MessageKind.IMAGE
+    if mime.startswith("video/"):
+        return MessageKind.VIDEO
+    if mime.startswith("audio/"):
+        if voice is None:
+            voice = mime in ("audio/ogg", "audio/opus")
+        return MessageKind.VOICE if voice else MessageKind.AUDIO
+    return MessageKind.DOCUMENT
+
+
 class DeliveryStatus(str, enum.Enum):
     """Outbound message states, ordered so that a status never goes backwards (see ``rank``)."""
 
