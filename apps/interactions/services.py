@@ -372,12 +372,15 @@ def offer_interaction(*, interaction: Interaction, now: datetime | None = None) 
 def offers_for_agent(*, agent: User, now: datetime | None = None) -> int:
     """An agent came online: offer every waiting interaction of their queues."""
     count = 0
+    queues = set()
     waiting = Interaction.objects.filter(status=Interaction.Status.WAITING, queue__agents=agent).order_by("started_at")
     for interaction in waiting:
         with transaction.atomic():
             locked = Interaction.objects.select_for_update().get(pk=interaction.pk)
             count += len(offer_interaction(interaction=locked, now=now))
-            _publish_queue_stats(locked.queue_id)
+            queues.add(locked.queue_id)
+    for queue_id in queues:
+        _publish_queue_stats(queue_id)
     return count
 
 
