@@ -192,3 +192,29 @@ def test_the_transcript_is_a_pdf(chat, agent1):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+
+
+def test_a_send_refused_for_the_24_hour_window_fails_clearly_and_closes_the_window(chat, agent1, account, fake_provider, on_commit):
+    from tests.webhooks import manifest
+
+    account.provider = "meta"
+    account.credentials = manifest("meta")["credentials"]
+    account.api_base_url = fake_provider.url
+    account.save()
+    error = {
+        "error": {
+            "message": "(#131047) Re-engagement message",
+            "type": "OAuthException",
+            "code": 131047,
+            "error_data": {"messaging_product": "whatsapp", "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
+            "fbtrace_id": "AbC",
+        }
+    }
+    fake_provider.route("POST", r"/v[0-9.]+/[0-9]+/messages", (400, error))
+    message_id = send(agent1, chat, on_commit, text="too late").json()["id"]
+    message = Message.objects.get(pk=message_id)
+    assert (message.status, message.error_code, message.window_closed_error) == ("failed", "131047", True)
+    assert "24 hours" in message.error_message
+    assert not Interaction.objects.get(pk=chat.pk).window_open()
+    refused = api(agent1).post(f"/api/v1/interactions/{chat.pk}/messages/", {"text": "again"}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (409, "window_closed")

@@ -80,7 +80,10 @@ def test_the_customers_reply_after_a_recontact_reopens_the_window_on_the_same_in
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("provider, code", [("meta", "131047"), ("twilio", "63016"), ("sinch", "OUTSIDE_ALLOWED_SENDING_WINDOW")])
+@pytest.mark.parametrize(
+    "provider, code",
+    [("meta", "131047"), ("twilio", "63016"), ("sinch", "OUTSIDE_ALLOWED_SENDING_WINDOW"), ("kaleyra", "131047")],
+)
 def test_a_providers_window_error_fails_the_message_and_closes_the_window(chat, provider, code):
     from apps.accounts.models import WhatsAppAccount
     from tests.webhooks import manifest
