@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions
 from rest_framework.authtoken.models import Token
@@ -37,18 +35,6 @@ class IsAdminOrReadOnly(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or is_admin(request.user)
 
 
-class CodedErrorsMixin:
-    """Turn Django's ``Http404``/``PermissionDenied`` into DRF's before the exception handler sees
-    them, so their bodies carry ``"code": "not_found"``/``"permission_denied"`` like every error."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, Http404):
-            exc = exceptions.NotFound()
-        elif isinstance(exc, DjangoPermissionDenied):
-            exc = exceptions.PermissionDenied()
-        return super().handle_exception(exc)
-
-
 class AnyContentNegotiation(DefaultContentNegotiation):
     """For file downloads: an ``<img>``'s ``Accept: image/*`` must not end in 406 before the view runs."""
 
@@ -59,7 +45,7 @@ class AnyContentNegotiation(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-class TokenView(CodedErrorsMixin, APIView):
+class TokenView(APIView):
     """Exchange a username and password for an API token (``Authorization: Token <token>``)."""
 
     authentication_classes: list = []
@@ -81,7 +67,7 @@ class TokenView(CodedErrorsMixin, APIView):
         return Response({"token": token.key})
 
 
-class SettingsView(CodedErrorsMixin, APIView):
+class SettingsView(APIView):
     """The installation settings (B5): one object, read by everyone, changed by administrators."""
 
     permission_classes = [IsAdminOrReadOnly]

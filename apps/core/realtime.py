@@ -55,6 +55,3 @@ def publish(event: dict, *, groups: Iterable[str]) -> None:
     groups = list(groups)
     transaction.on_commit(lambda: send_now(groups, event))
 
-
-def publish_to_agents(event: dict, agent_ids: Iterable[int]) -> None:
-    publish(event, groups=[agent_group(a) for a in agent_ids])

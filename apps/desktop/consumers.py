@@ -2,15 +2,11 @@
 and hand client commands to the same services the REST API calls."""
 from __future__ import annotations
 
-import logging
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.core.exceptions import ServiceError
-from apps.core.realtime import SUPERVISORS_GROUP, agent_group, interaction_group, queue_group, sandbox_group
-
-log = logging.getLogger(__name__)
+from apps.core.realtime import interaction_group, sandbox_group
 
 
 class _Base(AsyncJsonWebsocketConsumer):
@@ -116,5 +112,3 @@ class SimulatorConsumer(_Base):
 
         return WhatsAppAccount.objects.filter(pk=account_id, provider="sandbox").exists()
 
-
-__all__ = ["DesktopConsumer", "SimulatorConsumer", "agent_group", "queue_group", "SUPERVISORS_GROUP"]

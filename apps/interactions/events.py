@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def _interaction(interaction) -> dict[str, Any]:
+def interaction_data(interaction) -> dict[str, Any]:
     from .api.serializers import InteractionSerializer
 
     return dict(InteractionSerializer(interaction, context={"request": None}).data)
@@ -34,7 +34,7 @@ def interaction_offered(interaction, offer, *, serialized: dict | None = None, p
     return {
         "type": "interaction.offered",
         "data": {
-            "interaction": serialized if serialized is not None else _interaction(interaction),
+            "interaction": serialized if serialized is not None else interaction_data(interaction),
             "offer_id": offer.pk,
             "expires_at": offer.expires_at.isoformat(),
             "preview": preview if preview is not None else offer_preview(interaction),
@@ -58,11 +58,11 @@ def offer_withdrawn(interaction, reason: str) -> dict:
 
 
 def interaction_assigned(interaction) -> dict:
-    return {"type": "interaction.assigned", "data": {"interaction": _interaction(interaction)}}
+    return {"type": "interaction.assigned", "data": {"interaction": interaction_data(interaction)}}
 
 
 def interaction_updated(interaction) -> dict:
-    return {"type": "interaction.updated", "data": {"interaction": _interaction(interaction)}}
+    return {"type": "interaction.updated", "data": {"interaction": interaction_data(interaction)}}
 
 
 def interaction_closed(interaction) -> dict:
@@ -70,7 +70,7 @@ def interaction_closed(interaction) -> dict:
         "type": "interaction.closed",
         "data": {
             "interaction_id": interaction.pk,
-            "interaction": _interaction(interaction),
+            "interaction": interaction_data(interaction),
             "closed_by": interaction.closed_by_id,
             "closed_by_name": interaction.closed_by.display_name if interaction.closed_by_id else "",
         },

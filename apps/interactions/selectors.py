@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import Interaction, Message, Note
+from .models import Interaction, Message
 
 
 def user_sees_everything(user) -> bool:
@@ -27,15 +27,7 @@ def interaction_list_for(user) -> QuerySet[Interaction]:
     return qs.filter(Q(queue__in=my_queues) | Q(owner=user))
 
 
-def interaction_get_for(user, interaction_id) -> Interaction | None:
-    return interaction_list_for(user).filter(pk=interaction_id).first()
-
 
 def message_list_for(user) -> QuerySet[Message]:
     visible = interaction_list_for(user).values("pk")
     return Message.objects.filter(interaction__in=visible).select_related("sender", "template")
-
-
-def note_list_for(user) -> QuerySet[Note]:
-    visible = interaction_list_for(user).values("pk")
-    return Note.objects.filter(interaction__in=visible).select_related("author")

@@ -66,8 +66,10 @@ def queue_stats(queue_id: int) -> dict[str, int]:
     return {"waiting": counts["waiting"] or 0, "offered": offered, "open": counts["open"] or 0}
 
 
-def _history(interaction: Interaction, kind: str, actor: User | None = None, **data) -> None:
-    InteractionEvent.objects.create(interaction=interaction, kind=kind, actor=actor, data=data)
+def history_record(interaction: Interaction | int, kind: str, actor: User | None = None, **data) -> None:
+    """One line of the interaction's history (who was offered it, took it, transferred it...)."""
+    interaction_id = interaction if isinstance(interaction, int) else interaction.pk
+    InteractionEvent.objects.create(interaction_id=interaction_id, kind=kind, actor=actor, data=data)
 
 
 # ----- inbound pipeline ------------------------------------------------------------------------
@@ -180,7 +182,7 @@ def inbound_message_receive(*, account: WhatsAppAccount, inbound: InboundMessage
 
         publish(events.message_created(message), groups=_audience(interaction))
         if created:
-            _history(interaction, "created", customer_phone=interaction.customer_phone)
+            history_record(interaction, "created", customer_phone=interaction.customer_phone)
             offer_interaction(interaction=interaction)
             _publish_queue_stats(interaction.queue_id)
         else:
@@ -359,13 +361,13 @@ def offer_interaction(*, interaction: Interaction, now: datetime | None = None) 
             continue
         offers.append(offer)
         if serialized is None:
-            serialized, preview = events._interaction(interaction), events.offer_preview(interaction)
+            serialized, preview = events.interaction_data(interaction), events.offer_preview(interaction)
         publish(
             events.interaction_offered(interaction, offer, serialized=serialized, preview=preview),
             groups=[agent_group(agent.pk)],
         )
     if offers:
-        _history(interaction, "offered", agents=[o.agent_id for o in offers])
+        history_record(interaction, "offered", agents=[o.agent_id for o in offers])
     return offers
 
 
@@ -414,7 +416,7 @@ def interaction_accept(*, interaction_id: int, user: User) -> Interaction:
         InteractionOffer.objects.filter(interaction=interaction, status=InteractionOffer.Status.OFFERED).update(
             status=InteractionOffer.Status.TAKEN, decided_at=now
         )
-        _history(interaction, "accepted", user)
+        history_record(interaction, "accepted", user)
         publish(events.interaction_taken(interaction, user), groups=[agent_group(a) for a in others])
         publish(events.interaction_assigned(interaction), groups=_audience(interaction))
         _publish_queue_stats(interaction.queue_id)
@@ -432,7 +434,7 @@ def interaction_reject(*, interaction_id: int, user: User) -> Interaction:
             if interaction.status != Interaction.Status.WAITING:
                 raise Conflict("already_taken", "This interaction is no longer waiting.")
             raise Conflict("no_offer", "You have no offer for this interaction.")
-        _history(interaction, "rejected", user)
+        history_record(interaction, "rejected", user)
         publish(events.offer_withdrawn(interaction, "rejected"), groups=[agent_group(user.pk)])
         _publish_queue_stats(interaction.queue_id)
         return interaction
@@ -545,7 +547,7 @@ def interaction_close(*, interaction_id: int, user: User, disposition_id: int | 
         from apps.transfers.services import transfers_cancel_for
 
         transfers_cancel_for(interaction=interaction, now=now)
-        _history(interaction, "closed", user, disposition=disposition.name if disposition else None)
+        history_record(interaction, "closed", user, disposition=disposition.name if disposition else None)
         publish(events.interaction_closed(interaction), groups=_audience(interaction))
         _publish_queue_stats(interaction.queue_id)
         return interaction
@@ -658,7 +660,7 @@ def interaction_recontact(*, interaction_id: int, user: User) -> Message:
             created_at=now,
             sender=user,
         )
-        _history(interaction, "recontact", user, template=template.name)
+        history_record(interaction, "recontact", user, template=template.name)
         _after_outbound(interaction, message)
         return message
 
@@ -702,7 +704,7 @@ def message_deliver(*, message_id: int) -> Message | None:
             )
         elif message.attachment:
             content = None
-            if message.account.provider == "kaleyra":  # Kaleyra v1 uploads the file itself
+            if backend.uploads_media:
                 with message.attachment.open("rb") as fh:
                     content = fh.read()
             result = backend.send_media(

@@ -161,6 +161,8 @@ class ProviderBackend(ABC):
     credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
     supports_templates: ClassVar[bool] = False
     supports_campaigns: ClassVar[bool] = False
+    # Whether send_media needs the file's bytes (OutboundMedia.content), not only its public URL.
+    uploads_media: ClassVar[bool] = False
     # Phrases of the provider's "the 24-hour window has closed" error, for ProviderError.window_closed.
     window_error_codes: ClassVar[frozenset[str]] = frozenset()
 

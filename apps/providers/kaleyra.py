@@ -100,6 +100,7 @@ class KaleyraBackend(ProviderBackend):
     supports_templates = True
     supports_campaigns = True
     # v2 passes Meta's error codes through (PROTOCOLS.md §0), so the window code is Meta's.
+    uploads_media: ClassVar[bool] = True  # v1 sends the file as multipart `media`
     window_error_codes: ClassVar[frozenset[str]] = WINDOW_ERROR_CODES
 
     @property

@@ -15,7 +15,8 @@ from apps.core.exceptions import Conflict, Invalid, NotAllowed, ServiceError
 from apps.core.models import InstallationSettings
 from apps.core.realtime import agent_group, interaction_group, publish
 from apps.interactions import events as interaction_events
-from apps.interactions.models import Interaction, InteractionEvent
+from apps.interactions.models import Interaction
+from apps.interactions.services import history_record
 from apps.queues.models import Queue
 from apps.users.models import User
 
@@ -33,9 +34,7 @@ def _groups(transfer: Transfer, *, targets: bool = True) -> list[str]:
 
 
 def _history(transfer: Transfer, kind: str, actor: User | None, **data) -> None:
-    InteractionEvent.objects.create(
-        interaction_id=transfer.interaction_id, kind=f"transfer_{kind}", actor=actor, data={"transfer": transfer.pk, **data}
-    )
+    history_record(transfer.interaction_id, f"transfer_{kind}", actor, transfer=transfer.pk, **data)
 
 
 def _online_agents(queue: Queue, exclude: int):
@@ -141,7 +140,7 @@ def transfer_accept(*, transfer_id: int, user: User) -> Transfer:
         _history(transfer, "accepted", user, from_agent=previous_owner)
         others = [pk for pk in transfer.offered_to.values_list("pk", flat=True) if pk != user.pk]
         publish(
-            transfer_event("accepted", transfer, interaction=interaction_events._interaction(interaction)),
+            transfer_event("accepted", transfer, interaction=interaction_events.interaction_data(interaction)),
             groups=[agent_group(transfer.from_agent_id), agent_group(user.pk), interaction_group(interaction.pk)],
         )
         publish(transfer_event("taken", transfer, by=user.pk), groups=[agent_group(pk) for pk in others])

@@ -5,7 +5,7 @@ from rest_framework import serializers, viewsets
 
 from apps.accounts.models import WhatsAppAccount
 from apps.accounts.services import account_create, account_update
-from apps.core.api_views import CodedErrorsMixin, IsAdmin
+from apps.core.api_views import IsAdmin
 from apps.core.exceptions import Conflict, ServiceError
 
 from .serializers import AccountSerializer
@@ -18,7 +18,7 @@ def field_errors(exc: ServiceError) -> serializers.ValidationError:
     )
 
 
-class AccountViewSet(CodedErrorsMixin, viewsets.ModelViewSet):
+class AccountViewSet(viewsets.ModelViewSet):
     """WhatsApp accounts (B1): administrators only, since they hold the provider credentials."""
 
     serializer_class = AccountSerializer

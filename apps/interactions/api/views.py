@@ -14,7 +14,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api_views import AnyContentNegotiation, CodedErrorsMixin
+from apps.core.api_views import AnyContentNegotiation
 from apps.core.phones import normalize_phone
 from apps.interactions import services
 from apps.interactions.models import Interaction
@@ -64,7 +64,7 @@ class InteractionFilter(django_filters.FilterSet):
 
 
 class InteractionViewSet(
-    CodedErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Interactions the caller may see: all for supervisors and admins, their queues' and their own
     for agents. Anything else is a 404."""
@@ -222,7 +222,7 @@ class InteractionViewSet(
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/", "application/pdf", "text/plain")
 
 
-class MessageAttachmentView(CodedErrorsMixin, APIView):
+class MessageAttachmentView(APIView):
     """The stored file of a message, under the API's auth and the interaction's visibility."""
 
     content_negotiation_class = AnyContentNegotiation
@@ -252,7 +252,7 @@ class MessageAttachmentView(CodedErrorsMixin, APIView):
         return response
 
 
-class OfferViewSet(CodedErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class OfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The caller's live offers (D2): what the desktop shows as offer cards after a reconnect."""
 
     serializer_class = OfferSerializer

@@ -5,14 +5,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 
-from apps.core.api_views import CodedErrorsMixin, IsAdminOrReadOnly
+from apps.core.api_views import IsAdminOrReadOnly
 from apps.core.exceptions import Conflict
 from apps.queues.models import Queue
 
 from .serializers import CannedAnswerSerializer, QueueSerializer
 
 
-class QueueViewSet(CodedErrorsMixin, viewsets.ModelViewSet):
+class QueueViewSet(viewsets.ModelViewSet):
     """Queues (B2) with their agents, dispositions and canned answers; admins write."""
 
     serializer_class = QueueSerializer

@@ -8,7 +8,6 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core.api_views import CodedErrorsMixin
 from apps.interactions.selectors import interaction_list_for
 from apps.transfers.models import Transfer
 
@@ -16,7 +15,7 @@ from .serializers import TransferSerializer
 
 
 class TransferViewSet(
-    CodedErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Transfers of interactions the caller may see, plus those offered to the caller."""
 

@@ -7,14 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api_views import CodedErrorsMixin, IsAdminOrReadOnly
+from apps.core.api_views import IsAdminOrReadOnly
 from apps.users.models import User
 from apps.users.services import user_set_presence
 
 from .serializers import PresenceSerializer, UserSerializer
 
 
-class UserViewSet(CodedErrorsMixin, viewsets.ModelViewSet):
+class UserViewSet(viewsets.ModelViewSet):
     """Users and roles (B6). Everyone signed in may list them (transfer targets); admins write."""
 
     serializer_class = UserSerializer
@@ -32,7 +32,7 @@ class UserViewSet(CodedErrorsMixin, viewsets.ModelViewSet):
         return Response(UserSerializer(request.user, context=self.get_serializer_context()).data)
 
 
-class PresenceView(CodedErrorsMixin, APIView):
+class PresenceView(APIView):
     """``POST {"presence": "online"}`` sets the caller's own presence."""
 
     permission_classes = [permissions.IsAuthenticated]
