@@ -1,20 +1,38 @@
-"""Phone numbers: E.164, *possible* rather than *valid* (providers' +1 555 test numbers must pass)."""
+"""Phone numbers: E.164, *possible* rather than *valid* (providers' +1 555 test numbers must pass).
+
+The one place that decides what a phone number is. People type numbers into forms (``normalize_phone``);
+providers write them on the wire as international digits, often without the "+" (Meta's
+``"15551234567"``): ``international=True`` reads those. Each provider's own wrapping (Twilio's
+``whatsapp:`` prefix, say) is peeled off by its backend before the number comes here.
+"""
 from __future__ import annotations
+
+import re
 
 import phonenumbers
 
+# What a phone number may be written with. phonenumbers itself also accepts letters (vanity numbers such
+# as 1-800-FLOWERS) and extensions; neither exists on WhatsApp, and a letter usually means the value is
+# something else altogether, such as a Meta business-scoped user id ("US.1000000000000000001").
+_PHONE_CHARACTERS = re.compile(r"[0-9+\s().\-/]+")
 
-def normalize_phone(raw: str) -> str:
+
+def normalize_phone(raw: str, *, international: bool = False) -> str:
     """Return ``raw`` as E.164 (``+15550001111``) or raise ``ValueError`` saying what is wrong.
 
-    The number must be international: a leading "+" or "00". We parse with no default region, so a
-    national number is never silently given the server's country.
+    The number must be international: a leading "+" or "00", or, with ``international=True``, bare
+    digits that start with the country code (how WhatsApp APIs write numbers). We parse with no default
+    region, so a national number is never silently given the server's country.
     """
     text = (raw or "").strip()
     if not text:
         raise ValueError("Enter a phone number.")
+    if not _PHONE_CHARACTERS.fullmatch(text):
+        raise ValueError("A phone number has only digits, spaces and + ( ) - . / in it.")
     if text.startswith("00"):
         text = "+" + text[2:]
+    elif international and not text.startswith("+"):
+        text = "+" + text
     if not text.startswith("+"):
         raise ValueError("Enter the number in international format, starting with + and the country code.")
     try:
@@ -24,3 +42,12 @@ def normalize_phone(raw: str) -> str:
     if not phonenumbers.is_possible_number(number):
         raise ValueError("This phone number is not possible: check the country code and the number of digits.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_phone_or_blank(raw: str, *, international: bool = False) -> str:
+    """Like ``normalize_phone``, but "" for anything that is not a possible number."""
+    try:
+        return normalize_phone(raw, international=international)
+    except ValueError:
+        return ""
+

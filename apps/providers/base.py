@@ -4,6 +4,10 @@ A backend is built per WhatsApp account (``AccountConfig``) and knows nothing of
 the webhook view hands it a ``WebhookRequest`` and the pipeline gets provider-neutral values back.
 Every HTTP request goes to the account's ``api_base_url`` when one is set (tests point it at a
 local fake provider), with the provider's paths unchanged.
+
+Two things every backend does the same way, through the helpers here: phone numbers (read and written
+with ``apps.core.phones``; a backend only adds its own wrapping, such as Twilio's ``whatsapp:``) and
+failures (``ProviderError`` built by its class methods, with the codes of ``ErrorCode``).
 """
 from __future__ import annotations
 
@@ -19,12 +23,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from apps.core.phones import normalize_phone
+
 from .types import (
     CredentialsError,
+    ErrorCode,
     FetchedMedia,
     MediaRef,
     OutboundMedia,
     ParsedEvent,
+    PayloadError,
     ProviderError,
     SendResult,
     TemplateMessage,
@@ -138,6 +146,43 @@ def iso_to_datetime(value: str) -> datetime:
     return parsed
 
 
+# ----- phone numbers ------------------------------------------------------------------------------
+def inbound_phone(raw: Any) -> str:
+    """A customer's number as a provider wrote it (``"15551234567"``, ``"+1 555 123 4567"``) → E.164.
+
+    A sender that is no possible number makes the event one for the admin to inspect (``PayloadError``)
+    rather than a conversation with a number nobody can answer.
+    """
+    text = "" if raw is None else str(raw)
+    try:
+        return normalize_phone(text, international=True)
+    except ValueError as exc:
+        raise PayloadError(f"The sender {text!r} is not a phone number: {exc}") from exc
+
+
+def outbound_phone(number: str) -> str:
+    """The E.164 form of a number we are about to send to (or send from)."""
+    try:
+        return normalize_phone(number, international=True)
+    except ValueError as exc:
+        raise ProviderError(ErrorCode.INVALID_RECIPIENT, f"{number!r} is not a phone number: {exc}", permanent=True) from exc
+
+
+def is_user_id(value: str) -> bool:
+    """Whether a customer handle is a business-scoped user id (Meta's BSUID) rather than a number.
+
+    BSUIDs carry letters ("US.1000000000000000001"); numbers never do. Anything else is meant as a
+    number and must be a possible one.
+    """
+    return any(ch.isalpha() for ch in value)
+
+
+def outbound_digits(number: str) -> str:
+    """The wire form of Meta, Sinch and Kaleyra v2: international digits without the "+"."""
+    return outbound_phone(number)[1:]
+
+
+# ----- HTTP -----------------------------------------------------------------------------------------
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
@@ -163,8 +208,10 @@ class ProviderBackend(ABC):
     supports_campaigns: ClassVar[bool] = False
     # Whether send_media needs the file's bytes (OutboundMedia.content), not only its public URL.
     uploads_media: ClassVar[bool] = False
-    # Phrases of the provider's "the 24-hour window has closed" error, for ProviderError.window_closed.
+    # The provider's codes for "the 24-hour window has closed", for ProviderError.window_closed.
     window_error_codes: ClassVar[frozenset[str]] = frozenset()
+    # The provider's codes worth retrying whatever the HTTP status (Meta throttles with HTTP 400).
+    retryable_error_codes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -242,13 +289,13 @@ class ProviderBackend(ABC):
     def send_media(self, *, to: str, media: OutboundMedia, caption: str = "") -> SendResult: ...
 
     def send_template(self, *, to: str, template: TemplateMessage) -> SendResult:
-        raise ProviderError("templates_unsupported", f"{self.label} cannot send templates.", permanent=True)
+        raise ProviderError(ErrorCode.TEMPLATES_UNSUPPORTED, f"{self.label} cannot send templates.", permanent=True)
 
     @abstractmethod
     def fetch_media(self, media: MediaRef) -> FetchedMedia: ...
 
     def list_templates(self) -> list[TemplateStatus]:
-        raise ProviderError("templates_unsupported", f"{self.label} has no template list.", permanent=True)
+        raise ProviderError(ErrorCode.TEMPLATES_UNSUPPORTED, f"{self.label} has no template list.", permanent=True)
 
     # ----- HTTP helpers -------------------------------------------------------------------
     @property
@@ -272,35 +319,59 @@ class ProviderBackend(ABC):
             with self.client() as http:
                 response = http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
-            raise ProviderError("timeout", f"{self.label} did not answer in time: {exc}", permanent=False) from exc
+            raise ProviderError.timeout(f"{self.label} did not answer in time: {exc}") from exc
         except httpx.HTTPError as exc:
-            raise ProviderError("network", f"Cannot reach {self.label}: {exc}", permanent=False) from exc
+            raise ProviderError.network(f"Cannot reach {self.label}: {exc}") from exc
         if response.status_code >= 400:
             raise self.error_from_response(response)
         return response
 
     def error_from_response(self, response: httpx.Response) -> ProviderError:
-        """Map an HTTP error answer to a ``ProviderError``; backends refine the code and message."""
+        """Map an HTTP error answer to a ``ProviderError``; backends only read their error envelope."""
         code, message = self.describe_error(response)
-        status = response.status_code
-        permanent = not (status == 429 or status >= 500 or status == 408)
-        return ProviderError(
-            code or str(status),
-            message or response.reason_phrase or "error",
-            permanent=permanent,
-            retry_after=retry_after_seconds(response) if status == 429 else None,
-            window_closed=(code or "") in self.window_error_codes,
-            http_status=status,
+        return ProviderError.from_http(
+            response.status_code,
+            provider_code=code,
+            message=message,
+            retry_after=retry_after_seconds(response),
+            window_codes=self.window_error_codes,
+            retryable_codes=self.retryable_error_codes,
         )
 
     def describe_error(self, response: httpx.Response) -> tuple[str, str]:
-        """The provider's own error code and message from an error answer."""
-        return str(response.status_code), response.text[:500]
+        """The provider's own error code ("" when it gave none) and message from an error answer."""
+        return "", response.text[:500].strip()
+
+    def rejected(self, code: str, message: str, *, http_status: int | None = None) -> ProviderError:
+        """A failure the provider reported with a code of its own, in a success answer."""
+        return ProviderError.rejected(
+            code,
+            message,
+            window_codes=self.window_error_codes,
+            retryable_codes=self.retryable_error_codes,
+            http_status=http_status,
+        )
+
+    def invalid_response(self, response: httpx.Response, what: str, *, sent: bool) -> ProviderError:
+        """An answer without what we asked for; ``sent`` as in ``ProviderError.invalid_response``."""
+        snippet = response.text[:200].strip()
+        return ProviderError.invalid_response(
+            f"{self.label} answered {what}" + (f": {snippet}" if snippet else "."),
+            sent=sent,
+            http_status=response.status_code,
+        )
+
+    def response_json(self, response: httpx.Response, *, sent: bool) -> Any:
+        """The JSON of a success answer, or ``invalid_response``."""
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise self.invalid_response(response, "with a body that is not JSON", sent=sent) from exc
 
     def download(self, url: str, *, headers: dict | None = None, auth: Any = None, fallback_type: str = "") -> FetchedMedia:
         response = self.request("GET", self.rebase(url), headers=headers or {}, auth=auth)
         content = response.content
         if len(content) > MAX_MEDIA_BYTES:
-            raise ProviderError("media_too_large", "The media file is larger than WhatsApp allows.", permanent=True)
+            raise ProviderError(ErrorCode.MEDIA_TOO_LARGE, "The media file is larger than WhatsApp allows.", permanent=True)
         content_type = (response.headers.get("content-type") or fallback_type or "application/octet-stream").split(";")[0]
         return FetchedMedia(content=content, content_type=content_type.strip())

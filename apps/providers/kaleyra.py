@@ -13,18 +13,22 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from apps.core.phones import normalize_phone_or_blank
+
 from .base import (
     CredentialField,
     ProviderBackend,
     WebhookRequest,
     constant_time_equals,
+    inbound_phone,
     iso_to_datetime,
+    outbound_digits,
+    outbound_phone,
 )
 from .meta import (
     RETRYABLE_ERROR_CODES,
     STATUS_NAMES,
     WINDOW_ERROR_CODES,
-    e164,
     guarded,
     load_json,
     media_filename,
@@ -35,9 +39,9 @@ from .meta import (
     template_message_object,
     template_state,
     text_message_object,
-    with_retryable_codes,
 )
 from .types import (
+    ErrorCode,
     FetchedMedia,
     InboundMessage,
     MediaRef,
@@ -77,10 +81,6 @@ def _str(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _digits(value: str) -> str:
-    return "".join(ch for ch in value if ch.isdigit())
-
-
 class KaleyraBackend(ProviderBackend):
     provider = "kaleyra"
     label = "Kaleyra"
@@ -102,6 +102,7 @@ class KaleyraBackend(ProviderBackend):
     # v2 passes Meta's error codes through (PROTOCOLS.md §0), so the window code is Meta's.
     uploads_media: ClassVar[bool] = True  # v1 sends the file as multipart `media`
     window_error_codes: ClassVar[frozenset[str]] = WINDOW_ERROR_CODES
+    retryable_error_codes: ClassVar[frozenset[str]] = RETRYABLE_ERROR_CODES
 
     @property
     def api_version(self) -> str:
@@ -223,11 +224,13 @@ class KaleyraBackend(ProviderBackend):
         ]
 
     def _parse_v1_message(self, fields: dict) -> list[ParsedEvent]:
-        phone = e164(fields.get("from"))
-        if not phone:
+        sender = _str(fields.get("from")).strip()
+        if not sender:
             raise PayloadError("Kaleyra v1 callback without a 'from' number.")
-        wanumber = _digits(_str(fields.get("wanumber")))
-        if wanumber and wanumber != _digits(self.account.phone_number):
+        phone = inbound_phone(sender)
+        business = normalize_phone_or_blank(_str(fields.get("wanumber")), international=True)
+        if business and business != normalize_phone_or_blank(self.account.phone_number, international=True):
+            # Another number's callback profile pointed at this account's URL: not ours to store.
             return []
         raw_type = _str(fields.get("type")).strip().lower() or "text"
         kind = V1_KINDS.get(raw_type, MessageKind.UNSUPPORTED)
@@ -345,15 +348,15 @@ class KaleyraBackend(ProviderBackend):
         return ",".join('"' + str(v).replace('"', "'") + '"' for v in values)
 
     def _send_v2(self, message: dict[str, Any]) -> SendResult:
-        number = _digits(self.account.phone_number)  # digits in the path: UNCONFIRMED, no sample shows "+"
+        number = outbound_digits(self.account.phone_number)  # digits in the path: UNCONFIRMED, no sample shows "+"
         url = f"{self.base_url}/v2/{self.sid}/whatsapp/{number}/messages"
         body = {"messaging_object": message, "extra_info": {"ref": "instant"}}
         response = self.request("POST", url, json=body, headers=self.auth_headers())
         return SendResult(provider_message_id=self._message_id_from(response))
 
     def _send_v1(self, fields: dict[str, str], *, to: str, files: dict | None = None) -> SendResult:
-        recipient = f"+{to}" if to.isdigit() else to
-        data = {"to": recipient, "from": e164(self.account.phone_number), "channel": "whatsapp", **fields}
+        # v1 writes both numbers as +E.164 (§4d).
+        data = {"to": outbound_phone(to), "from": outbound_phone(self.account.phone_number), "channel": "whatsapp", **fields}
         url = f"{self.base_url}/v1/{self.sid}/messages"
         response = self.request("POST", url, data=data, files=files, headers=self.auth_headers())
         return SendResult(provider_message_id=self._message_id_from(response))
@@ -361,10 +364,7 @@ class KaleyraBackend(ProviderBackend):
     def _message_id_from(self, response: httpx.Response) -> str:
         """v1 answers 202 with ``data[0].message_id`` (and a top-level ``id``). The v2 answer is
         UNCONFIRMED: a Meta-like ``messages[0].id`` is tried first, then the v1 shapes."""
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            raise ProviderError("bad_response", f"Kaleyra answered non-JSON: {response.text[:200]}", permanent=True) from exc
+        payload = self.response_json(response, sent=True)
         candidates: list[Any] = []
         if isinstance(payload, dict):
             for key, inner in (("messages", "id"), ("data", "message_id"), ("data", "id")):
@@ -375,7 +375,7 @@ class KaleyraBackend(ProviderBackend):
         for candidate in candidates:
             if candidate:
                 return _str(candidate)
-        raise ProviderError("bad_response", f"Kaleyra answered without a message id: {response.text[:200]}", permanent=True)
+        raise self.invalid_response(response, "without a message id", sent=True)
 
     # ----- errors ---------------------------------------------------------------------------
     def describe_error(self, response: httpx.Response) -> tuple[str, str]:
@@ -404,17 +404,14 @@ class KaleyraBackend(ProviderBackend):
         code = code or _str(payload.get("code") or payload.get("error_code"))
         message = message or _str(payload.get("message") or payload.get("error_message") or payload.get("description"))
         if not code:
-            return str(response.status_code), message or response.text[:500]
+            return "", message or response.text[:500].strip()
         return code, message
-
-    def error_from_response(self, response: httpx.Response) -> ProviderError:
-        return with_retryable_codes(super().error_from_response(response), RETRYABLE_ERROR_CODES)
 
     # ----- media ----------------------------------------------------------------------------
     def fetch_media(self, media: MediaRef) -> FetchedMedia:
         if not media.url:
             # The Meta media id in v2 payloads is useless without Meta's own token (§4a).
-            raise ProviderError("no_media", "Kaleyra gave no media URL.", permanent=True)
+            raise ProviderError(ErrorCode.NO_MEDIA, "Kaleyra gave no media URL.", permanent=True)
         host = (urlsplit(media.url).hostname or "").lower()
         trusted = bool(self.account.api_base_url) or host.endswith(KALEYRA_HOST_SUFFIXES)
         fetched = self.download(media.url, headers=self.auth_headers() if trusted else {}, fallback_type=media.content_type)
@@ -435,10 +432,7 @@ class KaleyraBackend(ProviderBackend):
         while url and url not in seen and len(seen) < 50:
             seen.add(url)
             response = self.request("GET", url, headers=self.auth_headers())
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise ProviderError("bad_response", "Kaleyra returned a non-JSON template list.", permanent=True) from exc
+            payload = self.response_json(response, sent=False)
             for item in self._template_items(payload):
                 template = self._template_from_item(item)
                 if template:

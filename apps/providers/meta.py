@@ -11,11 +11,13 @@ import hmac
 import json
 import mimetypes
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
+
+from apps.core.phones import normalize_phone_or_blank
 
 from .base import (
     CredentialField,
@@ -23,10 +25,14 @@ from .base import (
     WebhookReply,
     WebhookRequest,
     constant_time_equals,
+    inbound_phone,
+    is_user_id,
+    outbound_digits,
     unix_to_datetime,
 )
 from .types import (
     DeliveryStatus,
+    ErrorCode,
     FetchedMedia,
     InboundMessage,
     MediaRef,
@@ -125,11 +131,6 @@ def _str(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def e164(value: Any) -> str:
-    digits = "".join(ch for ch in _str(value) if ch.isdigit())
-    return f"+{digits}" if digits else ""
-
-
 def meta_timestamp(value: Any, now: Clock) -> datetime:
     """Meta sends unix seconds as a string; a missing or odd value falls back to receipt time."""
     try:
@@ -139,15 +140,15 @@ def meta_timestamp(value: Any, now: Clock) -> datetime:
 
 
 # ----- inbound parsing ---------------------------------------------------------------------------
-def _contact_name(contacts: list, from_digits: str, user_id: str) -> str:
+def _contact_name(contacts: list, phone: str, user_id: str) -> str:
     fallback = ""
     for contact in contacts:
         if not isinstance(contact, dict):
             continue
         name = _str(_dict(contact.get("profile"), "contacts[].profile").get("name"))
-        wa_id = _str(contact.get("wa_id"))
+        wa_phone = normalize_phone_or_blank(_str(contact.get("wa_id")), international=True)
         contact_user = _str(contact.get("user_id"))
-        if (from_digits and wa_id == from_digits) or (user_id and contact_user == user_id):
+        if (phone and wa_phone == phone) or (user_id and contact_user == user_id):
             return name
         if len(contacts) == 1:
             fallback = name
@@ -206,18 +207,19 @@ def parse_meta_message(
     message_id = _str(message.get("id"))
     if not message_id:
         raise PayloadError("A message has no id.")
-    from_digits = "".join(ch for ch in _str(message.get("from")) if ch.isdigit())
+    sender = _str(message.get("from")).strip()
     user_id = _str(message.get("from_user_id"))
     # BSUID rollout (§1a): `from` may be "" and the business-scoped user id the only handle we get.
-    if not from_digits and not user_id:
+    if not sender and not user_id:
         raise PayloadError(f"Message {message_id} names no sender.")
+    phone = inbound_phone(sender) if sender else ""
     message_type = _str(message.get("type"))
     context = message.get("context") if isinstance(message.get("context"), dict) else {}
     fields: dict[str, Any] = {
         "provider_message_id": message_id,
-        "customer_phone": f"+{from_digits}" if from_digits else "",
+        "customer_phone": phone,
         "customer_user_id": user_id,
-        "customer_name": _contact_name(contacts, from_digits, user_id),
+        "customer_name": _contact_name(contacts, phone, user_id),
         "timestamp": meta_timestamp(message.get("timestamp"), now),
         "reply_to": _str(context.get("id")),
         "raw_type": message_type,
@@ -360,8 +362,8 @@ def guarded(parse: Callable[[], list[ParsedEvent]]) -> list[ParsedEvent]:
 
 # ----- outbound message objects -----------------------------------------------------------------
 def recipient(to: str) -> str:
-    """Meta wants digits without "+" for phones; a BSUID (no "+") goes through untouched."""
-    return to[1:] if to.startswith("+") else to
+    """Meta's ``to``: international digits for a phone (§1d), a business-scoped user id untouched."""
+    return to if is_user_id(to) else outbound_digits(to)
 
 
 def _base_message(to: str, message_type: str) -> dict[str, Any]:
@@ -379,7 +381,7 @@ def media_message_object(*, to: str, media: OutboundMedia, caption: str = "") ->
     if kind is MessageKind.VOICE:
         kind = MessageKind.AUDIO
     if kind not in MEDIA_TYPES.values():
-        raise ProviderError("unsupported_media", f"Cannot send {kind.value} as media.", permanent=True)
+        raise ProviderError(ErrorCode.UNSUPPORTED_MEDIA, f"Cannot send {kind.value} as media.", permanent=True)
     body: dict[str, Any] = {"link": media.url}
     # WhatsApp rejects captions on audio and stickers (§1d).
     if caption and kind not in (MessageKind.AUDIO, MessageKind.STICKER):
@@ -423,20 +425,6 @@ def meta_error_from_json(payload: Any) -> tuple[str, str]:
     return code, message
 
 
-def with_retryable_codes(error: ProviderError, codes: Iterable[str]) -> ProviderError:
-    """Meta answers some transient conditions with HTTP 400; make those retryable."""
-    if not error.permanent or error.code not in set(codes):
-        return error
-    return ProviderError(
-        error.code,
-        error.message,
-        permanent=False,
-        retry_after=error.retry_after,
-        window_closed=error.window_closed,
-        http_status=error.http_status,
-    )
-
-
 def media_filename(media: MediaRef, content_type: str) -> str:
     if media.filename:
         return media.filename
@@ -461,6 +449,7 @@ class MetaBackend(ProviderBackend):
     supports_templates = True
     supports_campaigns = True
     window_error_codes: ClassVar[frozenset[str]] = WINDOW_ERROR_CODES
+    retryable_error_codes: ClassVar[frozenset[str]] = RETRYABLE_ERROR_CODES
 
     # ----- helpers --------------------------------------------------------------------------
     @property
@@ -544,12 +533,13 @@ class MetaBackend(ProviderBackend):
     def _send(self, message: dict[str, Any]) -> SendResult:
         url = f"{self.graph_url}/{self.credentials.get('phone_number_id', '')}/messages"
         response = self.request("POST", url, json=message, headers=self.auth_headers())
+        payload = self.response_json(response, sent=True)
         try:
-            message_id = _str(response.json()["messages"][0]["id"])
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise ProviderError("bad_response", f"Meta answered without a message id: {response.text[:200]}", permanent=True) from exc
+            message_id = _str(payload["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError):
+            message_id = ""
         if not message_id:
-            raise ProviderError("bad_response", "Meta answered with an empty message id.", permanent=True)
+            raise self.invalid_response(response, "without a message id", sent=True)
         return SendResult(provider_message_id=message_id)
 
     def send_text(self, *, to: str, text: str) -> SendResult:
@@ -571,9 +561,6 @@ class MetaBackend(ProviderBackend):
             return super().describe_error(response)
         return code, message
 
-    def error_from_response(self, response: httpx.Response) -> ProviderError:
-        return with_retryable_codes(super().error_from_response(response), RETRYABLE_ERROR_CODES)
-
     # ----- media ----------------------------------------------------------------------------
     def fetch_media(self, media: MediaRef) -> FetchedMedia:
         if media.url:
@@ -584,13 +571,12 @@ class MetaBackend(ProviderBackend):
                 if not media.media_id or not exc.permanent:
                     raise
         if not media.media_id:
-            raise ProviderError("no_media", "The message carries no media id.", permanent=True)
+            raise ProviderError(ErrorCode.NO_MEDIA, "The message carries no media id.", permanent=True)
         info = self.request("GET", f"{self.graph_url}/{media.media_id}", headers=self.auth_headers())
-        try:
-            data = info.json()
-            url = _str(data["url"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderError("bad_response", "Meta returned no media URL.", permanent=True) from exc
+        data = self.response_json(info, sent=False)
+        url = _str(data.get("url")) if isinstance(data, dict) else ""
+        if not url:
+            raise self.invalid_response(info, "without a media URL", sent=False)
         return self._download(media, url, _str(data.get("mime_type")) or media.content_type)
 
     def _download(self, media: MediaRef, url: str, declared_type: str) -> FetchedMedia:
@@ -614,10 +600,7 @@ class MetaBackend(ProviderBackend):
             seen.add(url)
             page = self.request("GET", url, params=params, headers=self.auth_headers())
             params = None  # paging.next already carries the query, cursor included
-            try:
-                data = page.json()
-            except ValueError as exc:
-                raise ProviderError("bad_response", "Meta returned a non-JSON template list.", permanent=True) from exc
+            data = self.response_json(page, sent=False)
             items = (data.get("data") or []) if isinstance(data, dict) else []
             for item in items if isinstance(items, list) else []:
                 if not isinstance(item, dict):

@@ -22,7 +22,9 @@ from .base import (
     ProviderBackend,
     WebhookRequest,
     constant_time_equals,
+    inbound_phone,
     iso_to_datetime,
+    outbound_digits,
 )
 from .types import (
     CredentialsError,
@@ -294,10 +296,8 @@ class SinchBackend(ProviderBackend):
             # Another channel of the same app (SMS, Messenger…): replies from here go to WhatsApp
             # only, and a non-WhatsApp identity need not be a phone number.
             return []
-        identity = str(identity_block.get("identity") or "").strip()
-        digits = identity[1:] if identity.startswith("+") else identity
-        if not digits.isdigit():
-            raise PayloadError(f"Sinch WhatsApp identity is not a phone number: {identity!r}")
+        # Digits in messages; the docs also show a "+" in delivery reports (§0): both read the same.
+        customer_phone = inbound_phone(identity_block.get("identity"))
         contact_message = message.get("contact_message")
         if not isinstance(contact_message, dict):
             raise PayloadError("Sinch message without contact_message.")
@@ -305,7 +305,7 @@ class SinchBackend(ProviderBackend):
         reply = contact_message.get("reply_to")
         common: dict[str, Any] = {
             "provider_message_id": str(message["id"]),
-            "customer_phone": f"+{digits}",
+            "customer_phone": customer_phone,
             "timestamp": self._timestamp(message.get("accept_time"), payload.get("accepted_time"), payload.get("event_time")),
             "reply_to": str(reply.get("message_id") or "") if isinstance(reply, dict) else "",
         }
@@ -416,28 +416,21 @@ class SinchBackend(ProviderBackend):
                 data={"grant_type": "client_credentials"},
                 auth=(self._credential("key_id"), self._credential("key_secret")),
             )
+            payload = self.response_json(response, sent=False)
             try:
-                payload = response.json()
                 token = str(payload["access_token"])
                 expires_in = float(payload.get("expires_in") or 3600)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ProviderError("auth_failed", "Sinch returned no access token.", permanent=False) from exc
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self.invalid_response(response, "without an access token", sent=False) from exc
             margin = min(TOKEN_EXPIRY_MARGIN_SECONDS, expires_in / 2)
             _TOKENS.put(key, token, self._now().timestamp() + expires_in - margin)
             return token
 
     # ----- sending ------------------------------------------------------------------------
-    def _identity(self, number: str) -> str:
-        value = number.strip()
-        digits = value[1:] if value.startswith("+") else value
-        if not digits.isdigit():
-            raise ProviderError("invalid_recipient", f"Not a phone number: {number!r}", permanent=True)
-        return digits
-
     def _send(self, *, to: str, message: dict[str, Any]) -> SendResult:
         body = {
             "app_id": self._credential("app_id"),
-            "recipient": {"identified_by": {"channel_identities": [{"channel": CHANNEL, "identity": self._identity(to)}]}},
+            "recipient": {"identified_by": {"channel_identities": [{"channel": CHANNEL, "identity": outbound_digits(to)}]}},
             "message": message,
             "channel_priority_order": [CHANNEL],
         }
@@ -452,14 +445,10 @@ class SinchBackend(ProviderBackend):
             _TOKENS.discard(self._token_key(), token)
             token = self._access_token()
             response = self.request("POST", url, json=body, headers={"Authorization": f"Bearer {token}"})
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+        payload = self.response_json(response, sent=True)
         message_id = payload.get("message_id") if isinstance(payload, dict) else None
         if not message_id:
-            # The message may be out already; retrying could send it twice.
-            raise ProviderError("invalid_response", "Sinch accepted the message but returned no message_id.", permanent=True)
+            raise self.invalid_response(response, "without a message_id", sent=True)
         # 200 only means accepted: the outcome, the 24-hour window included, comes as a delivery
         # report (§3d, §5.4).
         return SendResult(provider_message_id=str(message_id), status=DeliveryStatus.QUEUED)
@@ -505,7 +494,7 @@ class SinchBackend(ProviderBackend):
             if isinstance(error, dict):
                 # Google-RPC style envelope (UNCONFIRMED for Sinch, §3d): the named status reads
                 # better than the HTTP-like numeric code.
-                code = str(error.get("status") or error.get("code") or response.status_code)
+                code = str(error.get("status") or error.get("code") or "")
                 message = str(error.get("message") or "")
                 if WINDOW_CODE in json.dumps(error):
                     # Should Sinch ever refuse synchronously for the window, surface the code the

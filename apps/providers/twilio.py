@@ -21,11 +21,15 @@ from .base import (
     WebhookReply,
     WebhookRequest,
     constant_time_equals,
+    inbound_phone,
+    is_user_id,
+    outbound_phone,
 )
 from .types import (
     kind_for_content_type,
     CredentialsError,
     DeliveryStatus,
+    ErrorCode,
     FetchedMedia,
     InboundMessage,
     MediaRef,
@@ -62,16 +66,28 @@ _STATUS_MAP: dict[str, DeliveryStatus] = {
 # Statuses Twilio gives an inbound message, not a callback about one of ours.
 _INBOUND_STATUSES = frozenset({"", "received", "receiving"})
 # Twilio's own throttling code; it normally comes with HTTP 429, but is retryable whatever the status.
-_RETRYABLE_CODES = frozenset({"20429"})
+RETRYABLE_ERROR_CODES = frozenset({"20429"})
 
 
-def _e164(address: str) -> str:
-    """``whatsapp:+15551234567`` (or bare digits) → ``+15551234567``; "" when it is no phone number."""
+def unwrap_address(address: str) -> str:
+    """``whatsapp:+15551234567`` → ``+15551234567``: Twilio's channel prefix off, the rest untouched."""
     value = address.strip()
     if value.lower().startswith(WHATSAPP_PREFIX):
         value = value[len(WHATSAPP_PREFIX):]
-    digits = value[1:] if value.startswith("+") else value
-    return f"+{digits}" if digits.isdigit() else ""
+    return value.strip()
+
+
+def whatsapp_address(number: str) -> str:
+    """Twilio's wire form of a WhatsApp number: ``whatsapp:+15551234567`` (§2d)."""
+    return WHATSAPP_PREFIX + outbound_phone(unwrap_address(number))
+
+
+def address_phone(address: str) -> str:
+    """The E.164 number of a ``whatsapp:`` address; "" when it names no number (a BSUID, say)."""
+    value = unwrap_address(address)
+    if not value or is_user_id(value):
+        return ""
+    return inbound_phone(value)
 
 
 def _signature(token: str, payload: str) -> str:
@@ -128,6 +144,7 @@ class TwilioBackend(ProviderBackend):
     supports_templates: ClassVar[bool] = True
     supports_campaigns: ClassVar[bool] = True
     window_error_codes: ClassVar[frozenset[str]] = frozenset({"63016"})
+    retryable_error_codes: ClassVar[frozenset[str]] = RETRYABLE_ERROR_CODES
 
     # ----- credentials --------------------------------------------------------------------
     @classmethod
@@ -251,15 +268,12 @@ class TwilioBackend(ProviderBackend):
 
     def _parse_inbound(self, sid: str, params: dict[str, str]) -> list[ParsedEvent]:
         sender = params.get("From", "")
-        customer_phone = _e164(sender) or _e164(params.get("WaId", ""))
+        customer_phone = address_phone(sender) or address_phone(params.get("WaId", ""))
         customer_user_id = ""
         if not customer_phone:
             # BSUID era: the sender may be a business-scoped id rather than a number (§2a
             # ExternalUserId, seen in a capture).
-            external = params.get("ExternalUserId", "") or sender
-            if external.lower().startswith(WHATSAPP_PREFIX):
-                external = external[len(WHATSAPP_PREFIX):]
-            customer_user_id = external.strip()
+            customer_user_id = unwrap_address(params.get("ExternalUserId", "") or sender)
         if not customer_phone and not customer_user_id:
             raise PayloadError("Twilio inbound message without a sender.")
         common: dict[str, Any] = {
@@ -340,19 +354,13 @@ class TwilioBackend(ProviderBackend):
         return WebhookReply(200, EMPTY_TWIML, "text/xml")
 
     # ----- sending ------------------------------------------------------------------------
-    def _whatsapp_address(self, number: str) -> str:
-        phone = _e164(number)
-        if not phone:
-            raise ProviderError("invalid_recipient", f"Not a phone number: {number!r}", permanent=True)
-        return WHATSAPP_PREFIX + phone
-
     def _send(self, fields: list[tuple[str, str]], *, to: str) -> SendResult:
-        form: list[tuple[str, str]] = [("To", self._whatsapp_address(to))]
+        form: list[tuple[str, str]] = [("To", whatsapp_address(to))]
         service = str(self.credentials.get("messaging_service_sid") or "")
         if service:
             form.append(("MessagingServiceSid", service))
         else:
-            form.append(("From", self._whatsapp_address(self.account.phone_number)))
+            form.append(("From", whatsapp_address(self.account.phone_number)))
         if self.account.webhook_url:
             # Status callbacks come back to the account's webhook URL (CONTRACT.md).
             form.append(("StatusCallback", self.account.webhook_url))
@@ -363,22 +371,15 @@ class TwilioBackend(ProviderBackend):
             data=dict(form),
             auth=(self._account_sid, self._auth_token),
         )
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+        payload = self.response_json(response, sent=True)
         sid = payload.get("sid") if isinstance(payload, dict) else None
         if not sid:
-            # The message may well be out; retrying could send it twice.
-            raise ProviderError("invalid_response", "Twilio accepted the message but returned no sid.", permanent=True)
+            raise self.invalid_response(response, "without a message sid", sent=True)
         status = _STATUS_MAP.get(str(payload.get("status") or "").lower(), DeliveryStatus.QUEUED)
         if status is DeliveryStatus.FAILED:
-            code = str(payload.get("error_code") or "failed")
-            raise ProviderError(
-                code,
+            raise self.rejected(
+                str(payload.get("error_code") or ""),
                 str(payload.get("error_message") or "Twilio failed the message."),
-                permanent=True,
-                window_closed=code in self.window_error_codes,
                 http_status=response.status_code,
             )
         return SendResult(provider_message_id=str(sid), status=status)
@@ -396,7 +397,7 @@ class TwilioBackend(ProviderBackend):
     def send_template(self, *, to: str, template: TemplateMessage) -> SendResult:
         if not template.provider_template_id:
             raise ProviderError(
-                "template_not_synced",
+                ErrorCode.TEMPLATE_NOT_SYNCED,
                 f"Template {template.name!r} has no Twilio Content SID (HX…) yet.",
                 permanent=True,
             )
@@ -429,16 +430,3 @@ class TwilioBackend(ProviderBackend):
         if isinstance(payload, dict) and payload.get("code") is not None:
             return str(payload["code"]), str(payload.get("message") or "")
         return super().describe_error(response)
-
-    def error_from_response(self, response: httpx.Response) -> ProviderError:
-        error = super().error_from_response(response)
-        if error.code in _RETRYABLE_CODES and error.permanent:
-            return ProviderError(
-                error.code,
-                error.message,
-                permanent=False,
-                retry_after=error.retry_after,
-                window_closed=error.window_closed,
-                http_status=error.http_status,
-            )
-        return error

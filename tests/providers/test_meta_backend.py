@@ -514,9 +514,10 @@ def test_an_invalid_parameter_is_permanent(fake_provider) -> None:
     assert (error.code, error.permanent) == ("100", True)
 
 
-def test_a_non_json_error_keeps_the_http_status_as_code(fake_provider) -> None:
+def test_a_non_json_error_is_a_server_error_that_keeps_the_http_status(fake_provider) -> None:
     error = send_expecting_error(fake_provider, (502, "Bad gateway"))
-    assert (error.code, error.permanent) == ("502", False)
+    assert (error.code, error.permanent, error.http_status) == ("server_error", False, 502)
+    assert error.message == "HTTP 502: Bad gateway"
 
 
 # ----- media ------------------------------------------------------------------------------------
