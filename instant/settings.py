@@ -85,30 +85,44 @@ TEMPLATES = [
     },
 ]
 
+# SQLite (the embedded default, a ``sqlite:///`` DATABASE_URL and the tests alike) always runs in WAL
+# mode with IMMEDIATE transactions and a busy timeout: readers never block the writer, and a
+# transaction takes the write lock when it starts instead of failing to upgrade a read lock with
+# "database is locked" halfway through.
+SQLITE_OPTIONS = {
+    "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={};".format(
+        env_int("SQLITE_BUSY_TIMEOUT", 30) * 1000
+    ),
+}
+# A file, not memory, for the test database too: tests start fresh processes on it.
+# One file per test process, so parallel runs never share it.
+SQLITE_TEST = {"NAME": env_str("SQLITE_TEST_PATH") or os.path.join(tempfile.gettempdir(), f"instant-test-{os.getpid()}.sqlite3")}
+
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
-        )
-    }
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True)
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH") or str(BASE_DIR / "db.sqlite3"),
-            # IMMEDIATE transactions and WAL let the in-process worker and the web thread share
-            # the file without "database is locked" upgrades.
-            # A file, not memory, for the test database too: tests start fresh processes on it.
-            # One file per test process, so parallel runs never share it.
-            "TEST": {"NAME": env_str("SQLITE_TEST_PATH") or os.path.join(tempfile.gettempdir(), f"instant-test-{os.getpid()}.sqlite3")},
-            "OPTIONS": {
-                "timeout": 30,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": env_str("SQLITE_PATH") or str(BASE_DIR / "db.sqlite3")}
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {**_db.get("OPTIONS", {}), **SQLITE_OPTIONS}
+    _db["TEST"] = {**SQLITE_TEST, **_db.get("TEST", {})}
+    _db["CONN_MAX_AGE"] = 0
+elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
+    # Under ASGI every request runs in a thread of its own; persistent connections would then grow
+    # with the threads (one Daphne reached 99 connections and "too many clients"). A psycopg pool
+    # per process bounds them: DB_POOL_MAX_SIZE connections at most, borrowed per request.
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {
+        **_db.get("OPTIONS", {}),
+        "pool": {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 1),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+            "timeout": env_int("DB_POOL_TIMEOUT", 20),
+        },
     }
+DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
@@ -138,18 +152,44 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # channels-redis waits for messages with a 5 s blocking pop; redis-py 8's default
+                # 5 s socket timeout then fires first and closes idle websockets with 1011. The read
+                # timeout must outlast the pop; keepalive and health checks catch dead connections.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 30),
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 15,
+                        "retry_on_timeout": True,
+                    }
+                ],
+            },
+        }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Tasks: a real Celery worker with REDIS_URL; otherwise they run in the server process
-# (apps.core.tasks) so `make run` needs nothing but Python.
+# Deferred work is stored as rows (apps.core.work). Celery with REDIS_URL, the embedded loop in the
+# server process without, inline in tests ("sync") only wake the runner; a sweep catches the rest.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged after it ran, and given back if its worker dies; the broker hands an
+# unacknowledged task to another worker after the visibility timeout (kombu's default is an hour).
+# The work itself is safe either way: it is a row with a lease (INSTANT_WORK_LEASE_SECONDS).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 30),
+    "socket_keepalive": True,
+}
 CELERY_TASK_DEFAULT_QUEUE = "instant"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 INSTANT_TASKS = env_str("INSTANT_TASKS") or ("celery" if REDIS_URL else "inprocess")
@@ -157,10 +197,19 @@ if INSTANT_TASKS not in {"celery", "inprocess", "sync"}:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("INSTANT_TASKS must be celery, inprocess or sync")
-# The deadline sweep (offers, transfers, 24 h windows) runs at least this often.
+# The deadline sweep (offers, transfers, 24 h windows) runs at least this often; due work is
+# claimed at least every INSTANT_WORK_POLL_SECONDS.
 INSTANT_SWEEP_SECONDS = env_int("INSTANT_SWEEP_SECONDS", 5)
+INSTANT_WORK_POLL_SECONDS = env_int("INSTANT_WORK_POLL_SECONDS", 1)
+# A claimed job whose runner died is claimed again after this lease (longer than any provider call).
+INSTANT_WORK_LEASE_SECONDS = env_int("INSTANT_WORK_LEASE_SECONDS", 120)
+INSTANT_WORK_RETRY_BASE_SECONDS = env_int("INSTANT_WORK_RETRY_BASE_SECONDS", 2)
+INSTANT_WORK_RETRY_MAX_SECONDS = env_int("INSTANT_WORK_RETRY_MAX_SECONDS", 600)
+# How many jobs the embedded worker runs at once (threads beside the server's own).
+INSTANT_WORK_CONCURRENCY = env_int("INSTANT_WORK_CONCURRENCY", 4)
 CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {"task": "apps.core.tasks.sweep_deadlines", "schedule": float(INSTANT_SWEEP_SECONDS)},
+    "due-work": {"task": "apps.core.tasks.run_due_work", "schedule": float(INSTANT_WORK_POLL_SECONDS)},
 }
 
 INSTANT_PROVIDER_BACKENDS = {
@@ -170,10 +219,10 @@ INSTANT_PROVIDER_BACKENDS = {
     "kaleyra": "apps.providers.kaleyra.KaleyraBackend",
     "sandbox": "apps.providers.sandbox.SandboxBackend",
 }
-# Outbound sends: how often a retryable provider error is retried, and the first backoff.
-INSTANT_SEND_MAX_RETRIES = env_int("INSTANT_SEND_MAX_RETRIES", 5)
-INSTANT_SEND_RETRY_BASE_SECONDS = env_int("INSTANT_SEND_RETRY_BASE_SECONDS", 2)
-INSTANT_MEDIA_MAX_RETRIES = env_int("INSTANT_MEDIA_MAX_RETRIES", 5)
+# How often each kind of work is tried before it fails for good (it stays in the admin, retryable).
+INSTANT_SEND_MAX_ATTEMPTS = env_int("INSTANT_SEND_MAX_ATTEMPTS", 6)
+INSTANT_MEDIA_MAX_ATTEMPTS = env_int("INSTANT_MEDIA_MAX_ATTEMPTS", 6)
+INSTANT_WEBHOOK_MAX_ATTEMPTS = env_int("INSTANT_WEBHOOK_MAX_ATTEMPTS", 40)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -183,8 +232,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["apps.core.api.FilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -11,10 +11,26 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.INSTANT_TASKS = "sync"
     settings.PUBLIC_BASE_URL = "http://testserver"
-    settings.INSTANT_SEND_RETRY_BASE_SECONDS = 1
-    from apps.core import tasks
+    settings.INSTANT_WORK_RETRY_BASE_SECONDS = 1
 
-    tasks.deferred.clear()
+
+@pytest.fixture(autouse=True)
+def sandbox_cloud_in_process(monkeypatch):
+    """The Sandbox backend and cloud talk HTTP to this server; in tests that lands in this process.
+
+    A plain WSGIHandler closes "old" connections when a request starts and ends, which on a file
+    database would close the test's own connection mid-transaction; Django's test client avoids
+    it the same way, by keeping that connection open.
+    """
+    import httpx
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
+
+    from apps.providers import sandbox
+
+    monkeypatch.setattr(sandbox, "TRANSPORT", httpx.WSGITransport(app=WSGIHandler()))
+    for alias in connections:
+        monkeypatch.setattr(connections[alias], "close_if_unusable_or_obsolete", lambda: None)
 
 
 _FAKE: FakeProvider | None = None

@@ -123,13 +123,13 @@ def test_a_signed_body_that_cannot_be_parsed_is_kept_as_a_failed_event(client, a
 
 
 def test_a_failed_event_can_be_reprocessed(client, account, on_commit):
-    from apps.providers.services import webhook_event_process
+    from apps.providers.services import webhook_event_reprocess
 
     post(client, account, sandbox_message(message_id="m1"), on_commit)
     event = WebhookEvent.objects.get()
     Message.objects.all().delete()
     with on_commit():
-        webhook_event_process(event_id=event.pk)
+        webhook_event_reprocess(event_ids=[event.pk])
     assert Message.objects.count() == 1
 
 

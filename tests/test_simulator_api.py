@@ -25,19 +25,6 @@ PNG = (
 )
 
 
-@pytest.fixture(autouse=True)
-def in_process_webhooks(monkeypatch):
-    """The Sandbox cloud posts its webhooks over HTTP; here they land in this process.
-
-    A plain WSGIHandler closes "old" connections when a request starts and ends, which on a file
-    database would close the test's own connection mid-transaction; Django's test client avoids
-    it the same way, by keeping that connection open.
-    """
-    monkeypatch.setattr(sandbox, "TRANSPORT", httpx.WSGITransport(app=WSGIHandler()))
-    for alias in connections:
-        monkeypatch.setattr(connections[alias], "close_if_unusable_or_obsolete", lambda: None)
-
-
 @pytest.fixture
 def queue():
     return QueueFactory(name="Support")

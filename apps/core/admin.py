@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from .models import InstallationSettings
+from .models import InstallationSettings, Job
+from .work import retry_failed
 
 
 @admin.register(InstallationSettings)
@@ -29,3 +30,28 @@ class InstallationSettingsAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         obj = InstallationSettings.load()
         return HttpResponseRedirect(reverse("admin:core_installationsettings_change", args=[obj.pk]))
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Deferred work in flight and the work that failed for good, with a retry action (X3)."""
+
+    list_display = ["id", "kind", "key", "state", "attempts", "next_attempt_at", "short_error", "created_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["key", "last_error"]
+    readonly_fields = [f.name for f in Job._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: Job) -> str:
+        return obj.last_error[:120]
+
+    @admin.action(description="Retry the selected failed work now")
+    def retry(self, request, queryset):
+        from django.contrib import messages
+
+        count = retry_failed(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed job(s) put back to run now.", messages.SUCCESS)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .models import InstallationSettings
+
 MASK = "•"
 NONE, PARTIAL, FULL = "none", "partial", "full"
 
@@ -13,8 +15,6 @@ def masking_level_for(user: Any) -> str:
         return NONE
     if getattr(user, "is_superuser", False) or getattr(user, "role", "agent") in ("supervisor", "admin"):
         return NONE
-    from apps.core.models import InstallationSettings
-
     return InstallationSettings.load().masking
 
 

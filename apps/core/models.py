@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 DEFAULT_ATTACHMENT_MAX_BYTES = 15 * 1024 * 1024
 
@@ -56,3 +57,39 @@ class InstallationSettings(models.Model):
 
     def transfers_to_queue_allowed(self) -> bool:
         return self.transfers in (self.Transfers.QUEUE, self.Transfers.BOTH)
+
+
+class Job(models.Model):
+    """One piece of deferred work (apps.core.work): stored with the write that asks for it, claimed and retried."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=64)
+    key = models.CharField(max_length=200, unique=True, help_text="The same work asked twice is one row.")
+    args = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True, help_text="A running job whose runner died is claimed again after this.")
+    claim = models.CharField(max_length=32, blank=True, default="")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "id"]
+        indexes = [
+            # The runner's only query: what is due, oldest first. Failed rows are left out of it.
+            models.Index(
+                fields=["next_attempt_at"], name="job_pending_due", condition=models.Q(state="pending")
+            ),
+            models.Index(fields=["locked_until"], name="job_running_lease", condition=models.Q(state="running")),
+            models.Index(fields=["claim"], name="job_claim", condition=~models.Q(claim="")),
+            models.Index(fields=["state", "kind"], name="job_state_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.state})"

@@ -1,55 +1,31 @@
-"""Task dispatch: Celery with REDIS_URL, the embedded worker without, inline in tests.
+"""Celery's part in deferred work: wake the runner. The work itself is rows (apps.core.work).
 
-Tasks take ids, load, call one service and are safe to run twice. A task that wants a retry
-schedules itself again with ``enqueue(..., countdown=...)`` rather than ``self.retry()``, so the
-same code retries under Celery, in-process and inline.
+Tasks take ids and are safe to run twice: ``run_work`` claims its jobs with a conditional UPDATE,
+so a redelivered or duplicated wake-up finds them taken or done. Beat runs ``run_due_work`` and the
+deadline sweep on a short schedule, which is what recovers work whose wake-up was lost or whose
+worker was killed.
 """
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
-from django.conf import settings
-from django.db import transaction
 
-log = logging.getLogger(__name__)
-
-# In "sync" mode (tests) a task asked to run later waits here until the test runs it with
-# ``run_deferred()``, the way a test moves the clock instead of sleeping.
-deferred: list[tuple] = []
+from . import work
 
 
-def run_deferred() -> int:
-    """Run the tasks that sync mode held back (and any they schedule later in turn): once each."""
-    batch = list(deferred)
-    deferred.clear()
-    for task, args in batch:
-        task.run(*args)
-    return len(batch)
+@shared_task(name="apps.core.tasks.run_work", ignore_result=True)
+def run_work(keys: list[str]) -> None:
+    work.run_due(keys=keys)
 
 
-def enqueue(task, *args, countdown: float | None = None) -> None:
-    """Run ``task(*args)`` after the current transaction commits."""
-
-    def fire() -> None:
-        mode = settings.INSTANT_TASKS
-        if mode == "celery":
-            task.apply_async(args=args, countdown=countdown)
-        elif mode == "sync":
-            if countdown:
-                deferred.append((task, args))
-            else:
-                task.run(*args)
-        else:
-            from . import inprocess
-
-            inprocess.submit(task.run, args, countdown)
-
-    transaction.on_commit(fire)
+@shared_task(name="apps.core.tasks.run_due_work", ignore_result=True)
+def run_due_work() -> None:
+    work.run_due()
 
 
 @shared_task(name="apps.core.tasks.sweep_deadlines", ignore_result=True)
 def sweep_deadlines() -> None:
-    from .deadlines import sweep
+    work.sweep()
 
-    sweep()
+
+def celery_waker(keys: list[str]) -> None:
+    run_work.apply_async(args=[keys])

@@ -3,31 +3,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import selectors
+from .api.serializers import InteractionSerializer, MessageSerializer, NoteSerializer
+
 
 def interaction_data(interaction) -> dict[str, Any]:
-    from .api.serializers import InteractionSerializer
-
     return dict(InteractionSerializer(interaction, context={"request": None}).data)
 
 
 def _message(message) -> dict[str, Any]:
-    from .api.serializers import MessageSerializer
-
     return dict(MessageSerializer(message, context={"request": None}).data)
 
 
 def _note(note) -> dict[str, Any]:
-    from .api.serializers import NoteSerializer
-
     return dict(NoteSerializer(note, context={"request": None}).data)
-
-
-def offer_preview(interaction) -> str:
-    """What the customer opened with, for the offer card."""
-    first = interaction.messages.filter(direction="in").order_by("created_at", "id").first()
-    if first is None:
-        return ""
-    return first.text[:200] if first.text else f"[{first.kind}]"
 
 
 def interaction_offered(interaction, offer, *, serialized: dict | None = None, preview: str | None = None) -> dict:
@@ -37,7 +26,7 @@ def interaction_offered(interaction, offer, *, serialized: dict | None = None, p
             "interaction": serialized if serialized is not None else interaction_data(interaction),
             "offer_id": offer.pk,
             "expires_at": offer.expires_at.isoformat(),
-            "preview": preview if preview is not None else offer_preview(interaction),
+            "preview": preview if preview is not None else selectors.offer_preview(interaction),
         },
     }
 

@@ -9,6 +9,10 @@ from django.utils import timezone
 
 from apps.providers.types import DeliveryStatus, MessageKind
 
+# WhatsApp refuses a text body longer than this (Meta Cloud API: "text.body ... maximum 4096
+# characters"); the API refuses it first with 400 ``text_too_long`` and the desktop counts down to it.
+TEXT_MAX_LENGTH = 4096
+
 STATUS_RANK = {"received": 0, "queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
@@ -139,7 +143,8 @@ class Message(models.Model):
         STORED = "stored", "Stored"
         FAILED = "failed", "Download failed"
 
-    Kind = models.TextChoices("Kind", [(k.value, k.value.capitalize()) for k in MessageKind])
+    # Members named after MessageKind, each (value, label): the stored value is "text", the label "Text".
+    Kind = models.TextChoices("Kind", [(k.name, (k.value, k.value.capitalize())) for k in MessageKind])
 
     interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="messages")
     account = models.ForeignKey("accounts.WhatsAppAccount", on_delete=models.PROTECT, related_name="+")

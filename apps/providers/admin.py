@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from .models import SandboxMessage, WebhookEvent
+from .services import webhook_event_reprocess
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -62,18 +63,8 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Reprocess selected events")
     def reprocess(self, request, queryset):
-        from apps.providers.services import webhook_event_process
-
-        done, failed = 0, 0
-        for event_id in queryset.values_list("pk", flat=True):
-            try:
-                webhook_event_process(event_id=event_id)
-                done += 1
-            except Exception as exc:  # one bad event must not stop the others
-                failed += 1
-                self.message_user(request, f"Event {event_id}: {exc}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Reprocessed {done} event(s).", messages.SUCCESS)
+        count = webhook_event_reprocess(event_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} event(s) queued to be processed again.", messages.SUCCESS)
 
 
 @admin.register(SandboxMessage)

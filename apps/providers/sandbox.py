@@ -21,9 +21,10 @@ import json
 from urllib.parse import urlsplit
 
 import httpx
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-from .base import ProviderBackend, WebhookRequest, constant_time_equals, iso_to_datetime
+from .base import ProviderBackend, WebhookRequest, constant_time_equals, inbound_phone, iso_to_datetime, outbound_phone
 from .types import (
     DeliveryStatus,
     FetchedMedia,
@@ -65,7 +66,9 @@ class SandboxBackend(ProviderBackend):
     window_error_codes = frozenset({"window_closed"})
 
     def __init__(self, account, *, transport=None, now=None) -> None:
-        super().__init__(account, transport=transport or TRANSPORT, now=now)
+        # TRANSPORT stands in for this server (tests); a fake provider at api_base_url is real HTTP.
+        own_cloud = TRANSPORT if not account.api_base_url else None
+        super().__init__(account, transport=transport or own_cloud, now=now)
 
     def verify(self, request: WebhookRequest) -> None:
         given = request.headers.get(SIGNATURE_HEADER) or ""
@@ -98,15 +101,13 @@ class SandboxBackend(ProviderBackend):
         return []
 
     def _message(self, m: dict) -> InboundMessage:
-        from apps.core.phones import normalize_phone
-
         kind = m.get("type") or "text"
         if kind not in _KINDS:
             kind = MessageKind.UNSUPPORTED.value
         media = m.get("media") or None
         return InboundMessage(
             provider_message_id=str(m["id"]),
-            customer_phone=normalize_phone(str(m["from"])),
+            customer_phone=inbound_phone(m["from"]),
             customer_name=str(m.get("name") or ""),
             timestamp=iso_to_datetime(m["timestamp"]) if m.get("timestamp") else self._now(),
             kind=MessageKind(kind),
@@ -132,17 +133,29 @@ class SandboxBackend(ProviderBackend):
         )
 
     # ----- sending --------------------------------------------------------------------------
-    def _send(self, payload: dict) -> SendResult:
-        if self.account.api_base_url:
-            response = self.request("POST", f"{self.base_url}/v1/messages", json=payload)
-            try:
-                return SendResult(provider_message_id=str(response.json()["id"]))
-            except (ValueError, KeyError) as exc:
-                raise ProviderError("bad_response", f"Sandbox answered without an id: {exc}", permanent=True) from exc
-        from . import sandbox_cloud
+    @property
+    def default_base_url(self) -> str:  # type: ignore[override]
+        # The in-app cloud is reached over HTTP like any provider, at a path under the account's
+        # unguessable webhook token: the backend stores nothing itself (the cloud's view does).
+        token = urlsplit(self.account.webhook_url).path.rstrip("/").rsplit("/", 1)[-1]
+        return f"{settings.PUBLIC_BASE_URL}/simulator/cloud/{token}"
 
-        message_id = sandbox_cloud.deliver_to_customer(account_id=self.account.id, payload=payload)
-        return SendResult(provider_message_id=message_id)
+    def describe_error(self, response: httpx.Response) -> tuple[str, str]:
+        try:
+            error = response.json()["error"]
+            return str(error.get("code") or ""), str(error.get("message") or "")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return super().describe_error(response)
+
+    def _send(self, payload: dict) -> SendResult:
+        body = json.dumps({**payload, "to": outbound_phone(payload["to"])}).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.account.webhook_url, body)}
+        response = self.request("POST", f"{self.base_url}/v1/messages", content=body, headers=headers)
+        data = self.response_json(response, sent=True)
+        try:
+            return SendResult(provider_message_id=str(data["id"]))
+        except (KeyError, TypeError) as exc:
+            raise self.invalid_response(response, "without a message id", sent=True) from exc
 
     def send_text(self, *, to: str, text: str) -> SendResult:
         return self._send({"to": to, "type": "text", "text": text})
@@ -162,7 +175,12 @@ class SandboxBackend(ProviderBackend):
             {
                 "to": to,
                 "type": "template",
-                "template": {"name": template.name, "language": template.language, "params": template.body_params},
+                "template": {
+                    "name": template.name,
+                    "language": template.language,
+                    "params": template.body_params,
+                    "text": template.rendered_text,
+                },
             }
         )
 

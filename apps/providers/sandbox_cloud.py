@@ -1,7 +1,9 @@
 """The Sandbox's "WhatsApp cloud": the simulated customer's phone and the webhooks it sends.
 
 The customer simulator calls these services; they post signed webhooks over real HTTP to the
-account's webhook URL, exactly as a provider would, and retry when the webhook fails.
+account's webhook URL, exactly as a provider would. Each post is durable work (``sandbox.post``),
+retried with backoff until Instant answers. Agents' messages reach the phone through the cloud's
+own HTTP endpoint (``cloud_views``), which the Sandbox backend calls like any provider's API.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import WhatsAppAccount
-from apps.core.realtime import publish, sandbox_group
-from apps.core.tasks import enqueue
+from apps.core import work
+from apps.core.audience import publish_event
+from apps.core.phones import normalize_phone
 
 from . import sandbox
 from .models import SandboxMessage
@@ -25,7 +28,7 @@ from .types import ProviderError, kind_for_content_type
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
-MAX_WEBHOOK_ATTEMPTS = 6
+POST_WORK = "sandbox.post"
 _STATUS_ORDER = {"sent": 0, "delivered": 1, "read": 2}
 
 
@@ -58,8 +61,6 @@ def customer_send(
     *, account: WhatsAppAccount, phone: str, name: str = "", text: str = "", upload: UploadedFile | None = None
 ) -> SandboxMessage:
     """The simulated customer writes: keep it on the phone and post the webhook."""
-    from apps.core.phones import normalize_phone
-
     if account.provider != WhatsAppAccount.Provider.SANDBOX:
         raise ValueError("Only Sandbox accounts have a simulator.")
     phone = normalize_phone(phone)
@@ -80,8 +81,8 @@ def customer_send(
             message.kind = kind_for_content_type(message.content_type).value
             message.media.save(upload.name, upload, save=False)
         message.save()
-        publish({"type": "sandbox.message", "data": sandbox_message_json(message)}, groups=[sandbox_group(account.pk)])
-        enqueue(post_message_webhook, message.pk)
+        publish_event({"type": "sandbox.message", "data": sandbox_message_json(message)}, account_id=account.pk)
+        _post_later(message)
     return message
 
 
@@ -97,11 +98,8 @@ def customer_ack(*, account: WhatsAppAccount, message_id: str, status: str) -> S
             return message
         message.status = status
         message.save(update_fields=["status"])
-        publish(
-            {"type": "sandbox.status", "data": {"id": message.message_id, "status": status}},
-            groups=[sandbox_group(account.pk)],
-        )
-        enqueue(post_status_webhook, message.pk, status)
+        publish_event({"type": "sandbox.status", "data": {"id": message.message_id, "status": status}}, account_id=account.pk)
+        _post_later(message, status)
     return message
 
 
@@ -129,11 +127,8 @@ def deliver_to_customer(*, account_id: int, payload: dict) -> str:
     media = payload.get("media") or {}
     text = payload.get("text", "")
     if kind == "template":
-        from apps.templates.models import Template
-
-        tpl = payload["template"]
-        template = Template.objects.filter(account_id=account_id, name=tpl["name"], language=tpl["language"]).first()
-        text = template.render(tpl.get("params") or []) if template else f"[template {tpl['name']}]"
+        tpl = payload.get("template") or {}
+        text = tpl.get("text") or f"[template {tpl.get('name', '')}]"
     with transaction.atomic():
         message = SandboxMessage.objects.create(
             account_id=account_id,
@@ -145,7 +140,7 @@ def deliver_to_customer(*, account_id: int, payload: dict) -> str:
             content_type=media.get("content_type", ""),
             filename=media.get("filename", ""),
         )
-        publish({"type": "sandbox.message", "data": sandbox_message_json(message)}, groups=[sandbox_group(account_id)])
+        publish_event({"type": "sandbox.message", "data": sandbox_message_json(message)}, account_id=account_id)
     return message.message_id
 
 
@@ -153,25 +148,20 @@ def deliver_to_customer(*, account_id: int, payload: dict) -> str:
 def _post(account: WhatsAppAccount, payload: dict) -> None:
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json", sandbox.SIGNATURE_HEADER: sandbox.sign(account.webhook_url, body)}
-    with httpx.Client(transport=sandbox.TRANSPORT, timeout=15.0) as http:
-        response = http.post(account.webhook_url, content=body, headers=headers)
-    if response.status_code >= 300:
-        raise ProviderError(str(response.status_code), response.text[:200], permanent=response.status_code < 500)
-
-
-def _with_retry(message: SandboxMessage, task, *args) -> None:
-    account = message.account
     try:
-        _post(account, _payload_for(message, *args))
-    except (httpx.HTTPError, ProviderError) as exc:
-        attempts = message.webhook_attempts + 1
-        SandboxMessage.objects.filter(pk=message.pk).update(webhook_attempts=attempts)
-        if attempts < MAX_WEBHOOK_ATTEMPTS:
-            log.warning("sandbox webhook failed (%s); retrying", exc)
-            with transaction.atomic():
-                enqueue(task, message.pk, *args, countdown=2**attempts)
-        else:
-            log.error("sandbox webhook gave up after %s attempts: %s", attempts, exc)
+        with httpx.Client(transport=sandbox.TRANSPORT, timeout=15.0) as http:
+            response = http.post(account.webhook_url, content=body, headers=headers)
+    except httpx.TimeoutException as exc:
+        raise ProviderError.timeout(f"Instant did not answer the Sandbox webhook in time: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise ProviderError.network(f"Cannot reach Instant's webhook: {exc}") from exc
+    if response.status_code >= 300:
+        raise ProviderError.from_http(response.status_code, message=response.text[:200])
+
+
+def _post_later(message: SandboxMessage, status: str | None = None) -> None:
+    key = f"sandbox:{message.pk}:{status or 'message'}"
+    work.enqueue(POST_WORK, key=key, args={"sandbox_message_id": message.pk, "status": status})
 
 
 def _payload_for(message: SandboxMessage, status: str | None = None) -> dict:
@@ -197,16 +187,7 @@ def _payload_for(message: SandboxMessage, status: str | None = None) -> dict:
     }
 
 
-from celery import shared_task  # noqa: E402
-
-
-@shared_task(name="sandbox.post_message_webhook", ignore_result=True)
-def post_message_webhook(sandbox_message_id: int) -> None:
-    message = SandboxMessage.objects.select_related("account").get(pk=sandbox_message_id)
-    _with_retry(message, post_message_webhook)
-
-
-@shared_task(name="sandbox.post_status_webhook", ignore_result=True)
-def post_status_webhook(sandbox_message_id: int, status: str) -> None:
-    message = SandboxMessage.objects.select_related("account").get(pk=sandbox_message_id)
-    _with_retry(message, post_status_webhook, status)
+def post_work(args: dict) -> None:
+    """Post one webhook of the simulated phone; any failure is raised for the runner to retry."""
+    message = SandboxMessage.objects.select_related("account").get(pk=args["sandbox_message_id"])
+    _post(message.account, _payload_for(message, args.get("status")))

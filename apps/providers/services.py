@@ -1,33 +1,59 @@
-"""Storing and processing provider webhooks."""
+"""Storing and processing provider webhooks.
+
+The view stores each verified event once and answers; processing is durable work
+(``providers.webhook``), so an event acknowledged to the provider is processed even if the
+process dies right after the 200. The apps that act on parsed items (interactions, templates)
+register their handlers here from their AppConfig.ready().
+"""
 from __future__ import annotations
 
 import logging
-import traceback
+from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import WhatsAppAccount
-from apps.core.tasks import enqueue
+from apps.core import work
 
 from .base import CaseInsensitiveDict, WebhookRequest
 from .models import WebhookEvent
-from .types import InboundMessage, PayloadError, StatusUpdate, TemplateStatus
+from .types import ParsedEvent, PayloadError
 
 log = logging.getLogger(__name__)
 
-# A status can beat the send task to the database (the provider answers the send, then calls the
+WEBHOOK_WORK = "providers.webhook"
+# A status can beat the send to the database (the provider answers the send, then calls the
 # webhook before we have stored the id). Such an event is retried for a while before it is ignored.
 UNKNOWN_MESSAGE_GRACE = timedelta(minutes=2)
 UNKNOWN_MESSAGE_RETRY_SECONDS = 3
 
 
-def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, event_key: str) -> tuple[WebhookEvent, bool]:
-    """Store a verified webhook once; a redelivery only counts as a duplicate."""
-    from .tasks import process_webhook_event
+class RetryLater(Exception):
+    """An item that cannot be applied yet (its message is not stored yet): try the event again soon."""
 
+    retry_after = UNKNOWN_MESSAGE_RETRY_SECONDS
+    permanent = False
+
+
+class ItemsFailed(Exception):
+    """Some items of an event raised: the event is retried whole (applying an item is idempotent)."""
+
+
+_handlers: dict[type, Callable[[WhatsAppAccount, ParsedEvent], object]] = {}
+
+
+def handle(item_type: type, handler: Callable[[WhatsAppAccount, ParsedEvent], object]) -> None:
+    """Who applies parsed items of ``item_type`` (``InboundMessage``, ``StatusUpdate``, ``TemplateStatus``)."""
+    _handlers[item_type] = handler
+
+
+def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, event_key: str) -> tuple[WebhookEvent, bool]:
+    """Store a verified webhook once, with the work that processes it; a redelivery only counts as a duplicate."""
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -43,13 +69,22 @@ def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, ev
         except IntegrityError:
             WebhookEvent.objects.filter(account=account, event_key=event_key).update(duplicates=F("duplicates") + 1)
             return WebhookEvent.objects.get(account=account, event_key=event_key), False
-        enqueue(process_webhook_event, event.pk)
+        work.enqueue(WEBHOOK_WORK, key=f"webhook:{event.pk}", args={"event_id": event.pk})
         return event, True
 
 
-def stored_request(event: WebhookEvent) -> WebhookRequest:
-    from urllib.parse import parse_qsl, urlencode
+def webhook_event_reprocess(*, event_ids: list[int]) -> int:
+    """The admin's "reprocess": the events are processed again by the runner (safe: items apply once)."""
+    with transaction.atomic():
+        count = 0
+        for event_id in event_ids:
+            WebhookEvent.objects.filter(pk=event_id).update(status=WebhookEvent.Status.PENDING, error="")
+            work.enqueue(WEBHOOK_WORK, key=f"webhook:{event_id}", args={"event_id": event_id}, reset=True)
+            count += 1
+    return count
 
+
+def stored_request(event: WebhookEvent) -> WebhookRequest:
     account = event.account
     headers = CaseInsensitiveDict(event.headers)
     body = bytes(event.body)
@@ -62,49 +97,80 @@ def stored_request(event: WebhookEvent) -> WebhookRequest:
 
 
 def webhook_event_process(*, event_id: int) -> WebhookEvent:
-    """Parse a stored webhook and apply what it says; safe to run again (admin "reprocess")."""
-    from apps.interactions.services import UnknownMessage, inbound_message_receive, message_status_apply
-    from apps.templates.services import template_status_apply
+    """Parse a stored webhook and apply what it says; safe to run again.
 
+    A payload that cannot be parsed fails at once (retrying cannot help). An item that raises makes
+    the whole event raise, for the runner to retry with backoff: items already applied are stored
+    once, so a retry only completes what is missing.
+    """
     event = WebhookEvent.objects.select_related("account").get(pk=event_id)
+    if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+        return event
     account = event.account
-    backend = account.backend()
-    WebhookEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
     try:
-        items = backend.parse(stored_request(event))
+        items = account.backend().parse(stored_request(event))
     except PayloadError as exc:
         return _finish(event, WebhookEvent.Status.FAILED, f"Cannot parse the payload: {exc}")
     errors: list[str] = []
-    unknown = False
+    unknown: list[str] = []
     for item in items:
+        handler = _handlers.get(type(item))
+        if handler is None:
+            continue
         try:
-            if isinstance(item, InboundMessage):
-                inbound_message_receive(account=account, inbound=item)
-            elif isinstance(item, StatusUpdate):
-                message_status_apply(account=account, update=item)
-            elif isinstance(item, TemplateStatus):
-                template_status_apply(account=account, update=item)
-        except UnknownMessage as exc:
-            unknown = True
-            errors.append(exc.detail)
-        except Exception as exc:  # keep the event for the admin, with what went wrong
-            log.exception("webhook event %s: item failed", event.pk)
-            errors.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
-    if unknown and len(errors) == 1 and timezone.now() - event.received_at < UNKNOWN_MESSAGE_GRACE:
-        from .tasks import process_webhook_event
-
-        with transaction.atomic():
-            _finish(event, WebhookEvent.Status.PENDING, errors[0])
-            enqueue(process_webhook_event, event.pk, countdown=UNKNOWN_MESSAGE_RETRY_SECONDS)
-        return event
+            handler(account, item)
+        except RetryLater as exc:
+            unknown.append(str(exc))
+        except Exception as exc:
+            log.exception("webhook event %s: an item failed", event.pk)
+            errors.append(f"{type(exc).__name__}: {exc}")
     if errors:
-        status = WebhookEvent.Status.IGNORED if unknown and len(errors) == 1 else WebhookEvent.Status.FAILED
-        return _finish(event, status, "\n".join(errors))
+        _note(event, "\n".join(errors + unknown))
+        raise ItemsFailed("; ".join(errors))
+    if unknown:
+        if timezone.now() - event.received_at < UNKNOWN_MESSAGE_GRACE:
+            _note(event, unknown[0])
+            raise RetryLater(unknown[0])
+        return _finish(event, WebhookEvent.Status.IGNORED, "\n".join(unknown))
     status = WebhookEvent.Status.PROCESSED if items else WebhookEvent.Status.IGNORED
     return _finish(event, status, "" if items else "Nothing in this event concerns Instant.")
 
 
+def _note(event: WebhookEvent, error: str) -> None:
+    WebhookEvent.objects.filter(pk=event.pk).update(error=error, attempts=F("attempts") + 1)
+
+
 def _finish(event: WebhookEvent, status: str, error: str) -> WebhookEvent:
-    WebhookEvent.objects.filter(pk=event.pk).update(status=status, error=error, processed_at=timezone.now())
-    event.refresh_from_db()
+    now = timezone.now()
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=status, error=error, processed_at=now, attempts=F("attempts") + 1
+    )
+    event.status, event.error, event.processed_at = status, error, now
     return event
+
+
+def webhook_work(args: dict) -> None:
+    webhook_event_process(event_id=args["event_id"])
+
+
+def webhook_work_failed(args: dict, exc: BaseException) -> None:
+    """Out of attempts: the event shows as failed in the admin, where it can be reprocessed."""
+    WebhookEvent.objects.filter(pk=args["event_id"]).update(
+        status=WebhookEvent.Status.FAILED, error=f"Gave up: {exc}", processed_at=timezone.now()
+    )
+
+
+def webhook_work_retry(args: dict) -> None:
+    WebhookEvent.objects.filter(pk=args["event_id"], status=WebhookEvent.Status.FAILED).update(
+        status=WebhookEvent.Status.PENDING, error=""
+    )
+
+
+def register_work() -> None:
+    work.register(
+        WEBHOOK_WORK,
+        webhook_work,
+        max_attempts=settings.INSTANT_WEBHOOK_MAX_ATTEMPTS,
+        on_failure=webhook_work_failed,
+        on_retry=webhook_work_retry,
+    )

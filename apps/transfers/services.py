@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from apps.core.exceptions import Conflict, Invalid, NotAllowed, ServiceError
 from apps.core.models import InstallationSettings
-from apps.core.realtime import agent_group, interaction_group, publish
+from apps.core.audience import publish_event
 from apps.interactions import events as interaction_events
 from apps.interactions.models import Interaction
-from apps.interactions.services import history_record
+from apps.interactions.services import history_record, interaction_lock_owned
 from apps.queues.models import Queue
 from apps.users.models import User
 
@@ -26,11 +26,10 @@ from .models import Transfer
 log = logging.getLogger(__name__)
 
 
-def _groups(transfer: Transfer, *, targets: bool = True) -> list[str]:
-    groups = [agent_group(transfer.from_agent_id), interaction_group(transfer.interaction_id)]
-    if targets:
-        groups += [agent_group(pk) for pk in transfer.offered_to.values_list("pk", flat=True)]
-    return groups
+def _publish(transfer: Transfer, event: dict, *, targets: bool = True) -> None:
+    """A transfer's news: the asking agent, the interaction's watchers, and (``targets``) whoever it was offered to."""
+    agents = list(transfer.offered_to.values_list("pk", flat=True)) if targets else []
+    publish_event(event, interaction_id=transfer.interaction_id, owner_id=transfer.from_agent_id, agent_ids=agents)
 
 
 def _history(transfer: Transfer, kind: str, actor: User | None, **data) -> None:
@@ -44,8 +43,6 @@ def _online_agents(queue: Queue, exclude: int):
 def transfer_request(
     *, interaction_id: int, user: User, to_agent_id: int | None = None, to_queue_id: int | None = None
 ) -> Transfer:
-    from apps.interactions.services import interaction_lock_owned
-
     config = InstallationSettings.load()
     if config.transfers == InstallationSettings.Transfers.DISABLED:
         raise Conflict("transfers_disabled", "Transfers are disabled by the administrator.")
@@ -88,8 +85,8 @@ def transfer_request(
             raise Conflict("transfer_pending", "This interaction already has a pending transfer.") from None
         transfer.offered_to.set(targets)
         _history(transfer, "requested", user, to_agent=to_agent_id, to_queue=to_queue_id)
-        publish(transfer_event("offered", transfer), groups=[agent_group(a.pk) for a in targets])
-        publish(transfer_event("requested", transfer), groups=_groups(transfer, targets=False))
+        publish_event(transfer_event("offered", transfer), agent_ids=[a.pk for a in targets])
+        _publish(transfer, transfer_event("requested", transfer), targets=False)
         return transfer
 
 
@@ -139,12 +136,14 @@ def transfer_accept(*, transfer_id: int, user: User) -> Transfer:
         interaction.save(update_fields=["owner"])
         _history(transfer, "accepted", user, from_agent=previous_owner)
         others = [pk for pk in transfer.offered_to.values_list("pk", flat=True) if pk != user.pk]
-        publish(
+        publish_event(
             transfer_event("accepted", transfer, interaction=interaction_events.interaction_data(interaction)),
-            groups=[agent_group(transfer.from_agent_id), agent_group(user.pk), interaction_group(interaction.pk)],
+            interaction_id=interaction.pk,
+            owner_id=transfer.from_agent_id,
+            agent_ids=[user.pk],
         )
-        publish(transfer_event("taken", transfer, by=user.pk), groups=[agent_group(pk) for pk in others])
-        publish(interaction_events.interaction_assigned(interaction), groups=[agent_group(user.pk)])
+        publish_event(transfer_event("taken", transfer, by=user.pk), agent_ids=others)
+        publish_event(interaction_events.interaction_assigned(interaction), interaction_id=interaction.pk, owner_id=user.pk)
         return transfer
 
 
@@ -155,9 +154,9 @@ def _finish_unanswered(transfer: Transfer, status: str, now: datetime) -> None:
     transfer.save(update_fields=["status", "decided_at"])
     _history(transfer, status, None)
     verb = "declined" if status == Transfer.Status.DECLINED else "expired"
-    publish(transfer_event(verb, transfer), groups=_groups(transfer))
+    _publish(transfer, transfer_event(verb, transfer))
     interaction = Interaction.objects.get(pk=transfer.interaction_id)
-    publish(interaction_events.interaction_updated(interaction), groups=[agent_group(transfer.from_agent_id)])
+    publish_event(interaction_events.interaction_updated(interaction), interaction_id=interaction.pk, owner_id=transfer.from_agent_id)
 
 
 def transfer_decline(*, transfer_id: int, user: User) -> Transfer:
@@ -173,7 +172,7 @@ def transfer_decline(*, transfer_id: int, user: User) -> Transfer:
             _finish_unanswered(transfer, Transfer.Status.DECLINED, now)
             return transfer
         _history(transfer, "declined_by_agent", user)
-        publish(transfer_event("withdrawn", transfer), groups=[agent_group(user.pk)])
+        publish_event(transfer_event("withdrawn", transfer), agent_ids=[user.pk])
         declined = set(transfer.declined_by.values_list("pk", flat=True))
         still_online = set(_online_agents(transfer.to_queue, exclude=transfer.from_agent_id).values_list("pk", flat=True))
         if not (still_online - declined):
@@ -194,7 +193,7 @@ def transfer_cancel(*, transfer_id: int, user: User) -> Transfer:
         transfer.decided_at = now
         transfer.save(update_fields=["status", "decided_at"])
         _history(transfer, "cancelled", user)
-        publish(transfer_event("cancelled", transfer), groups=_groups(transfer))
+        _publish(transfer, transfer_event("cancelled", transfer))
         return transfer
 
 
@@ -206,7 +205,7 @@ def transfers_cancel_for(*, interaction, now: datetime | None = None) -> int:
         transfer.status = Transfer.Status.CANCELLED
         transfer.decided_at = now
         transfer.save(update_fields=["status", "decided_at"])
-        publish(transfer_event("cancelled", transfer), groups=_groups(transfer))
+        _publish(transfer, transfer_event("cancelled", transfer))
         count += 1
     return count
 
@@ -242,6 +241,12 @@ def transfers_offer_to_agent(*, agent: User) -> int:
         )
         for transfer in pending:
             transfer.offered_to.add(agent)
-            publish(transfer_event("offered", transfer), groups=[agent_group(agent.pk)])
+            publish_event(transfer_event("offered", transfer), agent_ids=[agent.pk])
             count += 1
     return count
+
+
+def presence_changed(*, agent: User, presence: str, previous: str, now: datetime) -> None:
+    """An agent came online: the pending transfers to their queues are offered to them too."""
+    if presence == User.Presence.ONLINE and previous != presence:
+        transfers_offer_to_agent(agent=agent)

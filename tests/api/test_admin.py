@@ -134,7 +134,7 @@ def test_the_webhook_url_is_shown_in_the_list_and_the_form(root, queue_a):
     assert account.webhook_url in root.get(admin_url(WhatsAppAccount, "change", account.pk)).content.decode()
 
 
-def test_webhook_events_show_their_body_and_can_be_reprocessed(root, account_a, monkeypatch):
+def test_webhook_events_show_their_body_and_can_be_reprocessed(root, account_a, monkeypatch, on_commit):
     event = WebhookEvent.objects.create(
         account=account_a, provider="sandbox", event_key="k2", body=b'{"hello": "world"}', headers={"X-Sig": "abc"}
     )
@@ -144,8 +144,9 @@ def test_webhook_events_show_their_body_and_can_be_reprocessed(root, account_a, 
     import apps.providers.services as services
 
     monkeypatch.setattr(services, "webhook_event_process", lambda *, event_id: processed.append(event_id))
-    response = root.post(
-        admin_url(WebhookEvent, "changelist"), {"action": "reprocess", "_selected_action": [event.pk]}
-    )
+    with on_commit():
+        response = root.post(
+            admin_url(WebhookEvent, "changelist"), {"action": "reprocess", "_selected_action": [event.pk]}
+        )
     assert response.status_code == 302
     assert processed == [event.pk]

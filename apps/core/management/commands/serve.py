@@ -6,6 +6,8 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.core import inprocess
+
 DEMO_LOGINS = "admin/admin (admin) · supervisor/supervisor · agent1/agent1 · agent2/agent2"
 
 
@@ -21,14 +23,14 @@ class Command(BaseCommand):
         import daphne.server  # noqa: F401  (installs the asyncio reactor before twisted is used)
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
+        from channels.routing import get_default_application
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-        from instant.asgi import application
+        # The project's application, named by settings.ASGI_APPLICATION as Django names WSGI's.
+        application = get_default_application()
 
         def started() -> None:
             if settings.INSTANT_TASKS == "inprocess":
-                from apps.core import inprocess
-
                 inprocess.start(asyncio.get_event_loop())
             base = f"http://{host}:{port}"
             mode = "in-process worker" if settings.INSTANT_TASKS == "inprocess" else "Celery workers (REDIS_URL)"

@@ -5,11 +5,11 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from apps.core.work import sweep
+
 
 class Command(BaseCommand):
     help = "Act on every expired deadline (offers, transfers, 24-hour windows) once, and print what was done."
 
     def handle(self, *args, **options):
-        from apps.core.deadlines import sweep
-
         self.stdout.write(json.dumps(sweep()))

@@ -4,6 +4,13 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.accounts.models import WhatsAppAccount
+from apps.contacts.models import Contact, ContactList, ContactListPermission, Tag
+from apps.core.models import InstallationSettings
+from apps.queues.models import CannedAnswer, Disposition, Queue
+from apps.templates.models import Template
+from apps.users.models import User
+
 DEMO_USERS = [
     ("admin", "admin", "admin", "Ada", "Admin", True),
     ("supervisor", "supervisor", "supervisor", "Sam", "Supervisor", False),
@@ -29,13 +36,6 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        from apps.accounts.models import WhatsAppAccount
-        from apps.contacts.models import Contact, ContactList, ContactListPermission, Tag
-        from apps.core.models import InstallationSettings
-        from apps.queues.models import CannedAnswer, Disposition, Queue
-        from apps.templates.models import Template
-        from apps.users.models import User
-
         InstallationSettings.load()
         users = {}
         for username, password, role, first, last, superuser in DEMO_USERS:

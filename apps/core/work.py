@@ -1,0 +1,281 @@
+"""Deferred work is a row (PRODUCT.md X3, STYLE "Deferred work is a row").
+
+Every piece of work that outlives a request (processing a webhook event, a send, a media download,
+the Sandbox cloud's webhook posts, later campaign sends) is a :class:`~apps.core.models.Job` row,
+stored in the same transaction as the write that asks for it. One runner claims due rows and runs
+them; Celery tasks and the embedded loop only wake it sooner, so a process killed at any moment
+loses nothing: the row is still there, and its lease runs out.
+
+- Claiming: ``select_for_update(skip_locked=True)`` where the database has it (PostgreSQL), and on
+  every database a conditional ``UPDATE ... WHERE state=pending`` whose row count says who won (on
+  SQLite the IMMEDIATE transaction serialises claimers as well).
+- A claimed row is ``running`` until ``locked_until``; a runner that dies leaves it there and the
+  next sweep claims it again. A claim counts as an attempt, so a job that kills its runner cannot
+  loop for ever.
+- Every exception is retried with :func:`backoff_delay` (exponential with jitter, honouring a
+  ``retry_after`` the error carries), transient database errors included. An error with
+  ``permanent = True`` (``ProviderError`` has it) or the last attempt fails the row: it stays in the
+  admin with its ``last_error`` and a retry action, and the kind's ``on_failure`` marks the domain row.
+
+Apps register their kinds in ``AppConfig.ready()`` (``apps/core`` imports no domain app).
+"""
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Job
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict], None]
+FailureHandler = Callable[[dict, BaseException], None]
+RetryHandler = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    name: str
+    handler: Handler
+    max_attempts: int
+    on_failure: FailureHandler | None = None
+    on_retry: RetryHandler | None = None
+
+
+_kinds: dict[str, WorkKind] = {}
+
+
+def register(
+    name: str,
+    handler: Handler,
+    *,
+    max_attempts: int = 8,
+    on_failure: FailureHandler | None = None,
+    on_retry: RetryHandler | None = None,
+) -> None:
+    """Declare a kind of work (from an ``AppConfig.ready()``).
+
+    ``on_failure(args, exc)`` marks the domain row when the work fails for good; ``on_retry(args)``
+    undoes that mark when an admin retries it, so the handler finds its row to do again.
+    """
+    _kinds[name] = WorkKind(
+        name=name, handler=handler, max_attempts=max_attempts, on_failure=on_failure, on_retry=on_retry
+    )
+
+
+def kinds() -> dict[str, WorkKind]:
+    return dict(_kinds)
+
+
+def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: exponential with jitter, or what the server asked.
+
+    Equal jitter (half fixed, half random) spreads retries of a burst of failures apart while keeping
+    a floor, so a provider that answered 429 is not hammered again at once by every worker.
+    """
+    if retry_after is not None and retry_after >= 0:
+        return float(retry_after)
+    base = float(settings.INSTANT_WORK_RETRY_BASE_SECONDS)
+    delay = min(float(settings.INSTANT_WORK_RETRY_MAX_SECONDS), base * 2 ** max(0, attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+# ----- asking for work -----------------------------------------------------------------------------
+_wakers: dict[str, Callable[[list[str]], None]] = {}
+
+
+def set_waker(mode: str, waker: Callable[[list[str]], None]) -> None:
+    """Who is told, after commit, that new work is due, per ``INSTANT_TASKS`` mode (from CoreConfig.ready)."""
+    _wakers[mode] = waker
+
+
+def run_inline(keys: list[str]) -> None:
+    """``INSTANT_TASKS=sync`` (tests): run the new work right here, as a wake-up would elsewhere."""
+    run_due(keys=keys)
+
+
+def enqueue(kind: str, *, key: str, args: dict | None = None, delay: float = 0, reset: bool = False) -> None:
+    """Store the work ``key`` (once) in the current transaction; wake a runner after commit.
+
+    ``key`` makes asking twice harmless: the same send or the same event is one row. ``reset`` puts an
+    existing failed row back to pending, for a reprocess asked by an admin.
+    """
+    if kind not in _kinds:
+        raise KeyError(f"unknown work kind {kind!r}: register it in its app's AppConfig.ready()")
+    due = timezone.now() + timedelta(seconds=delay)
+    # INSERT ... ON CONFLICT DO NOTHING: no savepoint, and a second ask for the same key is a no-op.
+    Job.objects.bulk_create([Job(kind=kind, key=key, args=args or {}, next_attempt_at=due)], ignore_conflicts=True)
+    if reset:
+        Job.objects.filter(key=key, state=Job.State.FAILED).update(
+            state=Job.State.PENDING, attempts=0, next_attempt_at=due, last_error="", finished_at=None
+        )
+    if delay <= 0:
+        keys = [key]
+        transaction.on_commit(lambda: _wake(keys))
+
+
+def _wake(keys: list[str]) -> None:
+    waker = _wakers.get(settings.INSTANT_TASKS)
+    if waker is None:
+        return
+    try:
+        waker(keys)
+    except Exception:  # the row is stored: a sweep runs it even if the wake-up is lost
+        log.exception("could not wake the work runner for %s", keys)
+
+
+# ----- running it --------------------------------------------------------------------------------
+def _due(now: datetime) -> Q:
+    return Q(state=Job.State.PENDING, next_attempt_at__lte=now) | Q(state=Job.State.RUNNING, locked_until__lte=now)
+
+
+def _claim(*, now: datetime, keys: list[str] | None = None, limit: int = 20) -> list[Job]:
+    token = uuid.uuid4().hex
+    lease = now + timedelta(seconds=settings.INSTANT_WORK_LEASE_SECONDS)
+    with transaction.atomic():
+        candidates = Job.objects.filter(_due(now))
+        if keys is not None:
+            candidates = candidates.filter(key__in=keys)
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        picked = list(candidates.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
+        if not picked:
+            return []
+        # The conditional UPDATE settles the race where row locks do not exist (SQLite).
+        Job.objects.filter(_due(now), pk__in=picked).update(
+            state=Job.State.RUNNING, locked_until=lease, claim=token, attempts=F("attempts") + 1
+        )
+        return list(Job.objects.filter(claim=token).order_by("next_attempt_at", "id"))
+
+
+def claim_due(*, now: datetime | None = None, keys: list[str] | None = None, limit: int = 20) -> list[Job]:
+    return _claim(now=now or timezone.now(), keys=keys, limit=limit)
+
+
+def execute(job: Job) -> str:
+    """Run one claimed job and record the outcome; returns ``done``, ``retry`` or ``failed``."""
+    kind = _kinds.get(job.kind)
+    if kind is None:
+        return _fail(job, RuntimeError(f"unknown work kind {job.kind!r}"), None)
+    try:
+        kind.handler(dict(job.args))
+    except Exception as exc:  # every exception is retried or recorded, never lost
+        permanent = bool(getattr(exc, "permanent", False))
+        if permanent or job.attempts >= kind.max_attempts:
+            return _fail(job, exc, kind)
+        delay = backoff_delay(job.attempts, getattr(exc, "retry_after", None))
+        log.warning("%s %s failed (attempt %s), retry in %.1fs: %s", job.kind, job.key, job.attempts, delay, exc)
+        _finish(
+            job,
+            state=Job.State.PENDING,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            last_error=_describe(exc),
+            locked_until=None,
+            claim="",
+        )
+        return "retry"
+    # Done rows are removed: the domain row (event, message) says what happened, and the table
+    # stays as small as the work in flight.
+    Job.objects.filter(pk=job.pk, claim=job.claim).delete()
+    return "done"
+
+
+def _fail(job: Job, exc: BaseException, kind: WorkKind | None) -> str:
+    log.error("%s %s failed for good after %s attempt(s): %s", job.kind, job.key, job.attempts, exc)
+    with transaction.atomic():
+        if not _finish(
+            job,
+            state=Job.State.FAILED,
+            last_error=_describe(exc),
+            finished_at=timezone.now(),
+            locked_until=None,
+            claim="",
+        ):
+            return "lost"  # the lease ran out and another runner has it now
+        if kind is not None and kind.on_failure is not None:
+            kind.on_failure(dict(job.args), exc)
+    return "failed"
+
+
+def _finish(job: Job, **fields) -> bool:
+    # Only the claimer may record the outcome: after a lease ran out another runner owns the row.
+    return bool(Job.objects.filter(pk=job.pk, claim=job.claim).update(**fields))
+
+
+def _describe(exc: BaseException) -> str:
+    code = getattr(exc, "code", "")
+    text = f"{type(exc).__name__}: {exc}"
+    return (f"[{code}] " if code else "") + text[:4000]
+
+
+def run_due(*, now: datetime | None = None, keys: list[str] | None = None, limit: int = 20) -> int:
+    """Claim and run due jobs in this thread, batch after batch, until none is left; returns how many ran.
+
+    With ``keys``, only those jobs, once (a wake-up for work just stored).
+    """
+    ran = 0
+    while True:
+        jobs = _claim(now=now or timezone.now(), keys=keys, limit=limit)
+        if not jobs:
+            return ran
+        for job in jobs:
+            execute(job)
+            ran += 1
+        if keys is not None:
+            return ran
+
+
+def release_orphans() -> int:
+    """Give back rows a dead runner held. Only for a process that is the only runner (the embedded worker)."""
+    return Job.objects.filter(state=Job.State.RUNNING).update(state=Job.State.PENDING, locked_until=None, claim="")
+
+
+def retry_failed(job_ids: list[int]) -> int:
+    """The admin's retry: failed rows go back to pending, due now, with fresh attempts."""
+    now = timezone.now()
+    with transaction.atomic():
+        failed = list(Job.objects.select_for_update().filter(pk__in=job_ids, state=Job.State.FAILED))
+        keys = [job.key for job in failed]
+        count = Job.objects.filter(key__in=keys, state=Job.State.FAILED).update(
+            state=Job.State.PENDING, attempts=0, next_attempt_at=now, finished_at=None
+        )
+        for job in failed:
+            kind = _kinds.get(job.kind)
+            if kind is not None and kind.on_retry is not None:
+                kind.on_retry(dict(job.args))
+        if keys:
+            transaction.on_commit(lambda: _wake(keys))
+    return count
+
+
+# ----- periodic sweepers ---------------------------------------------------------------------------
+_sweepers: dict[str, Callable[..., int]] = {}
+
+
+def register_sweeper(name: str, fn: Callable[..., int]) -> None:
+    """A deadline sweeper ``fn(now=...) -> count`` (offers, transfers, windows), from ``AppConfig.ready()``."""
+    _sweepers[name] = fn
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    """Act on every stored deadline that has passed, then run whatever work is due."""
+    now = now or timezone.now()
+    done = {}
+    for name, fn in _sweepers.items():
+        try:
+            done[name] = fn(now=now)
+        except Exception:  # one broken sweeper must not stop the others; the next sweep tries again
+            log.exception("sweeper %s failed", name)
+            done[name] = 0
+    if any(done.values()):
+        log.info("deadline sweep: %s", done)
+    return done

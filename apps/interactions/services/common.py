@@ -1,0 +1,81 @@
+"""What every use case of interactions shares: states, history, queue counters, visibility, locks."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db.models import Count, Q
+
+from apps.core.audience import publish_event
+from apps.core.exceptions import Conflict, ServiceError
+from apps.users.models import User
+
+from .. import events
+from ..models import Interaction, InteractionEvent, InteractionOffer
+from ..selectors import interaction_list_for
+
+WINDOW = timedelta(hours=24)
+OPEN_STATES = (Interaction.Status.WAITING, Interaction.Status.OPEN)
+
+# Apps above interactions that must act when one closes (transfers cancel theirs) register here
+# from their AppConfig.ready(), so this package never imports them.
+close_hooks: list[Callable[..., object]] = []
+
+
+def on_close(hook: Callable[..., object]) -> None:
+    """``hook(interaction=..., now=...)`` runs inside the transaction that closes an interaction."""
+    if hook not in close_hooks:
+        close_hooks.append(hook)
+
+
+def publish_for(interaction: Interaction, event: dict) -> None:
+    """An event about what happens inside ``interaction`` (audience: its owner and its watchers)."""
+    publish_event(event, interaction_id=interaction.pk, owner_id=interaction.owner_id)
+
+
+def publish_to_agents(event: dict, agent_ids) -> None:
+    publish_event(event, agent_ids=list(agent_ids))
+
+
+def queue_stats(queue_id: int) -> dict[str, int]:
+    counts = Interaction.objects.filter(queue_id=queue_id, status__in=OPEN_STATES).aggregate(
+        waiting=Count("id", filter=Q(status=Interaction.Status.WAITING)),
+        open=Count("id", filter=Q(status=Interaction.Status.OPEN)),
+    )
+    offered = (
+        InteractionOffer.objects.filter(interaction__queue_id=queue_id, status=InteractionOffer.Status.OFFERED)
+        .values("interaction_id")
+        .distinct()
+        .count()
+    )
+    return {"waiting": counts["waiting"] or 0, "offered": offered, "open": counts["open"] or 0}
+
+
+def publish_queue_stats(queue_id: int) -> None:
+    publish_event(events.queue_stats(queue_id, queue_stats(queue_id)), queue_id=queue_id)
+
+
+def history_record(interaction: Interaction | int, kind: str, actor: User | None = None, **data) -> None:
+    """One line of the interaction's history (who was offered it, took it, transferred it...)."""
+    interaction_id = interaction if isinstance(interaction, int) else interaction.pk
+    InteractionEvent.objects.create(interaction_id=interaction_id, kind=kind, actor=actor, data=data)
+
+
+def get_visible(interaction_id: int, user: User) -> Interaction:
+    try:
+        return interaction_list_for(user).select_related("account", "queue").get(pk=interaction_id)
+    except Interaction.DoesNotExist:
+        raise ServiceError("not_found", "No such interaction.", status=404) from None
+
+
+def interaction_lock_owned(interaction_id: int, user: User) -> Interaction:
+    """Lock an open interaction the caller owns (inside a transaction), or raise why not."""
+    interaction = get_visible(interaction_id, user)
+    # Lock the interaction row only: joining account and queue must not serialise a whole queue.
+    interaction = Interaction.objects.select_for_update(of=("self",)).select_related("account", "queue").get(pk=interaction.pk)
+    if interaction.status == Interaction.Status.CLOSED:
+        raise Conflict("interaction_closed", "This interaction is closed.")
+    if interaction.owner_id != user.pk:
+        raise Conflict("not_owner", "Only the agent who owns this interaction can do that.")
+    return interaction
+

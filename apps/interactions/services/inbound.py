@@ -1,0 +1,204 @@
+"""The inbound pipeline: a customer's message joins their open interaction or opens one; media is fetched."""
+from __future__ import annotations
+
+import logging
+import mimetypes
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from apps.accounts.models import WhatsAppAccount
+from apps.contacts.services import contact_find_or_create_for_customer
+from apps.core import work
+from apps.providers.types import MEDIA_KINDS, InboundMessage, MediaRef
+
+from .. import events
+from ..models import Interaction, Message
+from .common import OPEN_STATES, WINDOW, history_record, publish_for, publish_queue_stats
+from .routing import offer_interaction
+
+log = logging.getLogger(__name__)
+
+MEDIA_WORK = "interactions.media"
+
+
+def _lock_open_interaction(account: WhatsAppAccount, key: str) -> Interaction | None:
+    return (
+        Interaction.objects.select_for_update()
+        .filter(account=account, customer_key=key, status__in=OPEN_STATES)
+        .first()
+    )
+
+
+def _open_interaction_for(account: WhatsAppAccount, inbound: InboundMessage) -> tuple[Interaction, bool]:
+    """The customer's open interaction on this account, or a new one in the account's queue.
+
+    The partial unique constraint settles concurrent first messages: the loser's INSERT fails
+    and it joins the winner's row instead.
+    """
+    key = inbound.customer_phone or f"bsuid:{inbound.customer_user_id}"
+    interaction = _lock_open_interaction(account, key)
+    if interaction is not None:
+        return interaction, False
+    contact_list = account.contact_list or account.queue.contact_list
+    contact = contact_find_or_create_for_customer(
+        phone=inbound.customer_phone,
+        user_id=inbound.customer_user_id,
+        name=inbound.customer_name,
+        contact_list=contact_list,
+        create=account.create_contacts,
+    )
+    try:
+        with transaction.atomic():
+            interaction = Interaction.objects.create(
+                account=account,
+                queue=account.queue,
+                contact=contact,
+                customer_phone=inbound.customer_phone,
+                customer_user_id=inbound.customer_user_id,
+                customer_name=inbound.customer_name,
+                status=Interaction.Status.WAITING,
+                origin=Interaction.Origin.INBOUND,
+                started_at=inbound.timestamp,
+            )
+    except IntegrityError:
+        interaction = _lock_open_interaction(account, key)
+        if interaction is None:  # closed in between: a real conflict, let the event be retried
+            raise
+        return interaction, False
+    return interaction, True
+
+
+def inbound_message_receive(*, account: WhatsAppAccount, inbound: InboundMessage) -> Message | None:
+    """Store one customer message once, in the customer's open interaction (or a new one)."""
+    with transaction.atomic():
+        if Message.objects.filter(account=account, provider_message_id=inbound.provider_message_id).exists():
+            return None
+        interaction, created = _open_interaction_for(account, inbound)
+        message = Message(
+            interaction=interaction,
+            account=account,
+            direction=Message.Direction.IN,
+            kind=inbound.kind.value,
+            text=inbound.text,
+            provider_message_id=inbound.provider_message_id,
+            reply_to=inbound.reply_to,
+            status=Message.Status.RECEIVED,
+            created_at=inbound.timestamp,
+            location=inbound.location,
+            raw_type=inbound.raw_type,
+        )
+        if inbound.media is not None and inbound.kind in MEDIA_KINDS:
+            ref = inbound.media
+            message.media_ref = {
+                "media_id": ref.media_id,
+                "url": ref.url,
+                "content_type": ref.content_type,
+                "filename": ref.filename,
+                "sha256": ref.sha256,
+            }
+            message.media_state = Message.MediaState.PENDING
+            message.attachment_content_type = ref.content_type
+            message.attachment_filename = ref.filename
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:  # the same provider message stored by a concurrent delivery
+            return None
+
+        changed = ["unread_count"]
+        interaction.unread_count += 1
+        if inbound.customer_name and not interaction.customer_name:
+            interaction.customer_name = inbound.customer_name
+            changed.append("customer_name")
+        if interaction.last_message_at is None or inbound.timestamp >= interaction.last_message_at:
+            interaction.last_message_at = inbound.timestamp
+            interaction.last_message_direction = Interaction.Direction.IN
+            changed += ["last_message_at", "last_message_direction"]
+        if interaction.last_inbound_at is None or inbound.timestamp > interaction.last_inbound_at:
+            # The window runs from the customer's latest message by the provider's clock, so a
+            # webhook a provider delivers late does not stretch it.
+            interaction.last_inbound_at = inbound.timestamp
+            interaction.window_expires_at = inbound.timestamp + WINDOW
+            interaction.window_expiry_announced = False
+            changed += ["last_inbound_at", "window_expires_at", "window_expiry_announced"]
+        interaction.save(update_fields=changed)
+
+        if message.media_state == Message.MediaState.PENDING:
+            work.enqueue(MEDIA_WORK, key=f"media:{message.pk}", args={"message_id": message.pk})
+
+        publish_for(interaction, events.message_created(message))
+        if created:
+            history_record(interaction, "created", customer_phone=interaction.customer_phone)
+            offer_interaction(interaction=interaction)
+            publish_queue_stats(interaction.queue_id)
+        else:
+            publish_for(interaction, events.interaction_updated(interaction))
+        return message
+
+
+def message_media_store(*, message_id: int) -> Message | None:
+    """Download an inbound attachment with the provider's auth so it outlives the provider's URL.
+
+    Runs as durable work: every error is raised for the runner, which retries it with backoff or,
+    for a permanent one, fails the job and marks the download failed.
+    """
+    message = Message.objects.select_related("account").get(pk=message_id)
+    if message.media_state != Message.MediaState.PENDING:
+        return message
+    ref = MediaRef(**{k: v for k, v in message.media_ref.items() if k in MediaRef.__dataclass_fields__})
+    Message.objects.filter(pk=message.pk).update(media_attempts=message.media_attempts + 1)
+    # A ProviderError is raised for the runner: retried if it may pass, the job failed (and with it the
+    # download, by media_work_failed) if it is permanent.
+    fetched = message.account.backend().fetch_media(ref)
+    filename = ref.filename or fetched.filename or _default_filename(message, fetched.content_type)
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.media_state != Message.MediaState.PENDING:
+            return locked
+        locked.attachment.save(filename, ContentFile(fetched.content), save=False)
+        locked.attachment_content_type = fetched.content_type or ref.content_type or "application/octet-stream"
+        locked.attachment_size = len(fetched.content)
+        locked.attachment_filename = filename
+        locked.media_state = Message.MediaState.STORED
+        locked.save()
+        publish_for(locked.interaction, events.message_updated(locked))
+        return locked
+
+
+def media_download_failed(*, message_id: int, reason: str) -> None:
+    """The download will not be tried again: the message says so (the text was kept all along)."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("interaction").get(pk=message_id)
+        if message.media_state != Message.MediaState.PENDING:
+            return
+        message.media_state = Message.MediaState.FAILED
+        message.error_message = f"Media download failed: {reason}"
+        message.save(update_fields=["media_state", "error_message"])
+        publish_for(message.interaction, events.message_updated(message))
+
+
+def media_download_retry(*, message_id: int) -> None:
+    """An admin retries a failed download: the message waits for its media again."""
+    Message.objects.filter(pk=message_id, media_state=Message.MediaState.FAILED).update(
+        media_state=Message.MediaState.PENDING, error_message=""
+    )
+
+
+def media_work(args: dict) -> None:
+    message_media_store(message_id=args["message_id"])
+
+
+def media_work_failed(args: dict, exc: BaseException) -> None:
+    media_download_failed(message_id=args["message_id"], reason=str(getattr(exc, "message", exc)))
+
+
+def _default_filename(message: Message, content_type: str) -> str:
+    ext = mimetypes.guess_extension((content_type or "").split(";")[0].strip()) or ".bin"
+    if ext == ".oga":
+        ext = ".ogg"
+    return f"{message.kind}-{message.pk}{ext}"
+
+
+def media_work_retry(args: dict) -> None:
+    media_download_retry(message_id=args["message_id"])
