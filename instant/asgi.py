@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (session auth)."""
 from __future__ import annotations
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -8,9 +9,18 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
 django_asgi_app = get_asgi_application()
 
+# Malformed multipart bodies reach Django (a JSON 400) instead of Twisted's bare 400.
+from apps.core.daphne_compat import leave_form_parsing_to_django  # noqa: E402
+
+leave_form_parsing_to_django()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+
+from apps.core import inprocess  # noqa: E402
 
 from .routing import websocket_urlpatterns  # noqa: E402
 
@@ -24,13 +34,7 @@ _router = ProtocolTypeRouter(
 
 async def application(scope, receive, send):
     """Bind the embedded worker to this server's loop on first contact (no REDIS_URL only)."""
-    from django.conf import settings
-
     if settings.INSTANT_TASKS == "inprocess":
-        import asyncio
-
-        from apps.core import inprocess
-
         if not inprocess.is_running():
             inprocess.start(asyncio.get_running_loop())
     if scope["type"] == "lifespan":  # daphne sends none; other servers may

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest
 
+from apps.core.media import file_response
+
 from .models import SandboxMessage
 
 
@@ -11,6 +13,8 @@ def sandbox_media(request: HttpRequest, token) -> FileResponse:
     message = SandboxMessage.objects.filter(media_token=token).first()
     if message is None or not message.media:
         raise Http404("No such media.")
-    return FileResponse(
-        message.media.open("rb"), content_type=message.content_type or "application/octet-stream", filename=message.filename
-    )
+    try:
+        handle = message.media.open("rb")
+    except OSError:
+        raise Http404("The file is missing.") from None
+    return file_response(handle, content_type=message.content_type, filename=message.filename)

@@ -14,6 +14,8 @@ from rest_framework import serializers
 
 from apps.core.masking import NONE, mask_name, mask_phone, masking_level_for
 from apps.interactions.models import Interaction, InteractionEvent, Message, Note
+from apps.interactions.selectors import offer_preview
+from apps.providers.types import MessageKind
 
 
 def absolute_url(path: str, request=None) -> str:
@@ -124,10 +126,17 @@ class InteractionSerializer(serializers.ModelSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    # The values the API returns (MessageKind), not the model's choices, whose values are labels.
+    kind = serializers.ChoiceField(choices=[(k.value, k.value) for k in MessageKind], read_only=True)
     interaction_id = serializers.IntegerField(read_only=True)
     attachment = serializers.SerializerMethodField()
     sender_name = serializers.SerializerMethodField()
     template_name = serializers.SerializerMethodField()
+    closes_window = serializers.BooleanField(
+        source="window_closed_error",
+        read_only=True,
+        help_text="This failure means the customer's 24-hour window has closed (the provider's own code says so).",
+    )
 
     class Meta:
         model = Message
@@ -152,6 +161,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "media_state",
             "status_at",
             "seen_at",
+            "closes_window",
         ]
         read_only_fields = fields
 
@@ -241,6 +251,4 @@ class OfferSerializer(serializers.Serializer):
     preview = serializers.SerializerMethodField()
 
     def get_preview(self, obj) -> str:
-        from apps.interactions.events import offer_preview
-
         return offer_preview(obj.interaction)

@@ -3,18 +3,19 @@ to ``InteractionViewSet`` with ``@action`` and call the interaction services."""
 from __future__ import annotations
 
 import django_filters
-from django.http import FileResponse, HttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import filters, mixins, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import filters, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import FilterBackend, FilterSet
 from apps.core.api_views import AnyContentNegotiation
+from apps.core.media import file_response
 from apps.core.phones import normalize_phone
 from apps.interactions import services
 from apps.interactions.models import Interaction
@@ -35,7 +36,7 @@ from .serializers import (
 )
 
 
-class InteractionFilter(django_filters.FilterSet):
+class InteractionFilter(FilterSet):
     customer_phone = django_filters.CharFilter(method="filter_customer_phone")
     started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
@@ -63,6 +64,18 @@ class InteractionFilter(django_filters.FilterSet):
         return queryset.filter(unread_count__gt=0) if value else queryset.filter(unread_count=0)
 
 
+# Request bodies as the actions read them: any shape but an object of these fields is a 400.
+# Empty text is the services' to refuse, with their own codes (`empty_message`, `empty_note`).
+class _MessageInput(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
+    file = serializers.FileField(required=False)
+    voice = serializers.BooleanField(required=False, default=False)
+
+
+class _NoteInput(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
+
+
 class InteractionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -70,7 +83,7 @@ class InteractionViewSet(
     for agents. Anything else is a 404."""
 
     serializer_class = InteractionSerializer
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
     filterset_class = InteractionFilter
     search_fields = ["customer_phone", "customer_name", "contact__first_name", "contact__last_name"]
     ordering_fields = ["started_at", "last_message_at", "closed_at", "id", "unread_count", "status"]
@@ -82,7 +95,8 @@ class InteractionViewSet(
     def get_interaction(self) -> Interaction:
         """The URL's interaction if the caller may see it (for actions on one interaction)."""
         queryset = interaction_list_for(self.request.user)
-        interaction = queryset.filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdigit() else None
+        pk = str(self.kwargs["pk"])
+        interaction = queryset.filter(pk=pk).first() if pk.isascii() and pk.isdigit() else None
         if interaction is None:
             raise NotFound()
         return interaction
@@ -111,13 +125,14 @@ class InteractionViewSet(
     def messages(self, request, pk=None):
         interaction = self.get_interaction()
         if request.method == "POST":
-            upload = request.FILES.get("file")
+            body = _MessageInput(data=request.data)
+            body.is_valid(raise_exception=True)
             message = services.message_send(
                 interaction_id=interaction.pk,
                 user=request.user,
-                text=str(request.data.get("text", "") or ""),
-                upload=upload,
-                voice=str(request.data.get("voice", "")).lower() in ("1", "true", "yes"),
+                text=body.validated_data.get("text") or "",
+                upload=body.validated_data.get("file"),
+                voice=body.validated_data.get("voice", False),
             )
             return Response(MessageSerializer(message, context=self.get_serializer_context()).data, status=201)
         queryset = interaction.messages.select_related("sender", "template").order_by("created_at", "id")
@@ -129,8 +144,10 @@ class InteractionViewSet(
     def notes(self, request, pk=None):
         interaction = self.get_interaction()
         if request.method == "POST":
+            body = _NoteInput(data=request.data)
+            body.is_valid(raise_exception=True)
             note = services.note_create(
-                interaction_id=interaction.pk, user=request.user, text=str(request.data.get("text", "") or "")
+                interaction_id=interaction.pk, user=request.user, text=body.validated_data.get("text") or ""
             )
             return Response(NoteSerializer(note, context=self.get_serializer_context()).data, status=201)
         queryset = interaction.notes.select_related("author").order_by("created_at", "id")
@@ -217,21 +234,16 @@ class InteractionViewSet(
         return self._paginated(queryset, InteractionEventSerializer)
 
 
-# Shown in the browser; anything else (HTML, SVG, scripts a customer sent) is only downloaded, so a
-# file can never run as a page of our origin.
-INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/", "application/pdf", "text/plain")
-
-
 class MessageAttachmentView(APIView):
-    """The stored file of a message, under the API's auth and the interaction's visibility."""
+    """The stored file of a message, under the API's auth and the interaction's visibility.
+
+    Inline only for inline-safe types (see ``apps.core.media``); ``?download=1`` always downloads."""
 
     content_negotiation_class = AnyContentNegotiation
 
     @extend_schema(
-        responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
-            404: OpenApiResponse(description="No such message, not visible, or no attachment."),
-        }
+        parameters=[OpenApiParameter("download", bool, description="Download even an image, audio, video or PDF.")],
+        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, as its stored type.")},
     )
     def get(self, request, pk: int):
         message = message_list_for(request.user).filter(pk=pk).first()
@@ -241,15 +253,11 @@ class MessageAttachmentView(APIView):
             raise NotFound("This message has no attachment.", code="no_attachment")
         try:
             handle = message.attachment.open("rb")
-        except (FileNotFoundError, OSError) as exc:
+        except OSError as exc:
             raise NotFound("The attachment file is missing.", code="attachment_missing") from exc
         filename = message.attachment_filename or message.attachment.name.rsplit("/", 1)[-1]
-        content_type = message.attachment_content_type or "application/octet-stream"
-        inline = content_type.startswith(INLINE_TYPES) and request.query_params.get("download") not in ("1", "true")
-        response = FileResponse(handle, as_attachment=not inline, filename=filename, content_type=content_type)
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        return response
+        inline = request.query_params.get("download") not in ("1", "true", "True")
+        return file_response(handle, content_type=message.attachment_content_type, filename=filename, inline=inline)
 
 
 class OfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

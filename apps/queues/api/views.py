@@ -28,6 +28,7 @@ class QueueViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("search", str, description="Words in the title or the text.")],
+        responses=CannedAnswerSerializer(many=True),
         filters=False,
     )
     @action(detail=True, methods=["get"], url_path="canned_answers", serializer_class=CannedAnswerSerializer)

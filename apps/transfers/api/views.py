@@ -6,6 +6,7 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apps.interactions.selectors import interaction_list_for
@@ -35,6 +36,9 @@ class TransferViewSet(
         )
 
     def _act(self, service, pk) -> Response:
+        # The URL takes any text ("null,null" included); only a plain number can name a transfer.
+        if not (str(pk).isascii() and str(pk).isdigit()):
+            raise NotFound()
         transfer = service(transfer_id=int(pk), user=self.request.user)
         transfer.refresh_from_db()
         return Response(TransferSerializer(transfer, context=self.get_serializer_context()).data)

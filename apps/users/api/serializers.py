@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from apps.queues.models import Queue
 from apps.users.models import User
-from apps.users.services import user_set_presence
+from apps.users.services import user_admin_change_check, user_set_presence
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -63,7 +63,9 @@ class UserSerializer(serializers.ModelSerializer):
         queues = validated_data.pop("queues", None)
         password = validated_data.pop("password", None)
         presence = validated_data.pop("presence", None)
+        request = self.context.get("request")
         with transaction.atomic():
+            user_admin_change_check(user=instance, changes=validated_data, actor=getattr(request, "user", None))
             for key, value in validated_data.items():
                 setattr(instance, key, value)
             if password:

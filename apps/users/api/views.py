@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import FilterBackend
 from apps.core.api_views import IsAdminOrReadOnly
 from apps.users.models import User
-from apps.users.services import user_set_presence
+from apps.users.services import user_delete, user_set_presence
 
 from .serializers import PresenceSerializer, UserSerializer
 
@@ -20,10 +20,13 @@ class UserViewSet(viewsets.ModelViewSet):
     serializer_class = UserSerializer
     permission_classes = [IsAdminOrReadOnly]
     queryset = User.objects.prefetch_related("queues").order_by("username")
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
     filterset_fields = ["role", "presence", "queues", "is_active"]
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering_fields = ["username", "first_name", "last_name", "role", "presence"]
+
+    def perform_destroy(self, instance: User) -> None:
+        user_delete(users=[instance], actor=self.request.user)
 
     @extend_schema(responses=UserSerializer)
     @action(detail=False, methods=["get"], permission_classes=[permissions.IsAuthenticated])
