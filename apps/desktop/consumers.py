@@ -1,12 +1,17 @@
-"""Websocket consumers: thin — join the groups a selector gives, forward server events in one line,
-and hand client commands to the same services the REST API calls."""
+"""Websocket consumers: thin. They join the groups a selector gives and forward server events in
+one line. Every action goes through the REST API, which the desktop uses; the socket takes only
+what has no REST equivalent: a supervisor's ``watch`` (CONTRACT.md) and the page's ``ping``."""
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from apps.accounts.models import WhatsAppAccount
 from apps.core.exceptions import ServiceError
+from apps.core.masking import mask_payload, masking_level_for
 from apps.core.realtime import interaction_group, sandbox_group
+from apps.desktop.selectors import desktop_groups_for
+from apps.interactions.selectors import interaction_list_for
 
 
 class _Base(AsyncJsonWebsocketConsumer):
@@ -43,16 +48,11 @@ class DesktopConsumer(_Base):
     """``/ws/desktop/``: an agent's or supervisor's live desktop."""
 
     def initial_groups(self) -> list[str]:
-        from apps.core.masking import masking_level_for
-        from apps.desktop.selectors import desktop_groups_for
-
         # B5 masking is per recipient: read once per connection (a reconnect picks up a change).
         self.masking = masking_level_for(self.user)
         return desktop_groups_for(self.user)
 
     async def event_push(self, message: dict) -> None:
-        from apps.core.masking import mask_payload
-
         await self.send_json(mask_payload(message["event"], getattr(self, "masking", "none")))
 
     async def receive_json(self, content: dict, **kwargs) -> None:
@@ -66,7 +66,7 @@ class DesktopConsumer(_Base):
             elif action == "ping":
                 result = {"pong": True}
             else:
-                result = await database_sync_to_async(self._command)(action, content)
+                raise ServiceError("unknown_action", f"Unknown action {action!r}: actions go through the REST API.")
         except ServiceError as exc:
             await self.send_json(
                 {"type": "reply", "data": {"request_id": request_id, "ok": False, "code": exc.code, "detail": exc.detail}}
@@ -80,19 +80,9 @@ class DesktopConsumer(_Base):
         await self.send_json({"type": "reply", "data": {"request_id": request_id, "ok": True, "result": result}})
 
     def _watch_group(self, interaction_id: int) -> str:
-        from apps.interactions.selectors import interaction_list_for
-
         if not interaction_list_for(self.user).filter(pk=interaction_id).exists():
             raise ServiceError("not_found", "No such interaction.", status=404)
         return interaction_group(interaction_id)
-
-    def _command(self, action: str, content: dict) -> dict:
-        from apps.desktop import commands
-
-        handler = commands.HANDLERS.get(action or "")
-        if handler is None:
-            raise ServiceError("unknown_action", f"Unknown action {action!r}.")
-        return handler(self.user, content)
 
 
 class SimulatorConsumer(_Base):
@@ -108,7 +98,4 @@ class SimulatorConsumer(_Base):
         await self.send_json({"type": "reply", "data": {"ok": False, "code": "invalid"}})
 
     def _is_sandbox(self, account_id: int) -> bool:
-        from apps.accounts.models import WhatsAppAccount
-
         return WhatsAppAccount.objects.filter(pk=account_id, provider="sandbox").exists()
-

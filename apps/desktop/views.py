@@ -1,6 +1,8 @@
 """The agent desktop page: one HTML shell whose bootstrap JSON lets the script start without a round trip.
 
 Everything live (offers, messages, transfers) then comes over ``/ws/desktop/`` and the REST API.
+The bootstrap also carries the rules the server enforces (status order, text limit), so the page
+never keeps its own copy of them.
 """
 from __future__ import annotations
 
@@ -11,24 +13,19 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from apps.core.models import InstallationSettings
+from apps.interactions.models import STATUS_RANK, TEXT_MAX_LENGTH
+from apps.interactions.services import queue_stats
+from apps.queues.models import Queue
+
 
 def _queues_for(user):
-    from apps.queues.models import Queue
-
     queues = Queue.objects.all() if user.is_supervisor_or_admin else user.queues.all()
     return queues.order_by("name").prefetch_related("dispositions", "canned_answers")
 
 
-def _queue_stats(queue_id: int) -> dict[str, int]:
-    from apps.interactions.services import queue_stats
-
-    return queue_stats(queue_id)
-
-
 def desktop_bootstrap(user) -> dict:
     """What the desktop needs before its first websocket message: who, what is allowed, which queues."""
-    from apps.core.models import InstallationSettings
-
     config = InstallationSettings.load()
     queues = []
     for queue in _queues_for(user):
@@ -38,7 +35,7 @@ def desktop_bootstrap(user) -> dict:
                 "name": queue.name,
                 "dispositions": [{"id": d.pk, "name": d.name} for d in queue.dispositions.all()],
                 "canned_answers": [{"id": c.pk, "title": c.title, "text": c.text} for c in queue.canned_answers.all()],
-                **_queue_stats(queue.pk),
+                **queue_stats(queue.pk),
             }
         )
     return {
@@ -55,6 +52,12 @@ def desktop_bootstrap(user) -> dict:
             "transfer_timeout": config.transfer_timeout,
             "attachments_enabled": config.attachments_enabled,
             "attachment_max_bytes": config.attachment_max_bytes,
+        },
+        "rules": {
+            # A message's status only moves up this rank on the server, so the page keeps the
+            # higher of a REST snapshot and a live status, whichever arrives last.
+            "message_status_rank": dict(STATUS_RANK),
+            "text_max_length": TEXT_MAX_LENGTH,
         },
         "queues": queues,
         "ws_url": "/ws/desktop/",

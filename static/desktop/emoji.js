@@ -1,5 +1,6 @@
+// @ts-check
 /* The emoji picker's set: about a hundred that agents actually use, no external sprite sheets. */
-window.INSTANT_EMOJI = [
+export const EMOJI = [
   "😀", "😃", "😄", "😁", "😆", "😅", "😂", "🤣", "😊", "😇",
   "🙂", "🙃", "😉", "😌", "😍", "🥰", "😘", "😋", "😛", "😜",
   "🤪", "🤗", "🤩", "🤔", "🤨", "😐", "😑", "😶", "🙄", "😏",

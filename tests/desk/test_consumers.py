@@ -197,6 +197,48 @@ def test_window_expired_and_transfer_events(cast):
     run(scenario())
 
 
+def test_the_socket_answers_ping_and_leaves_every_action_to_the_rest_api(cast):
+    queue, a1, a2, account = cast
+
+    async def scenario():
+        ws1 = await connect(a1)
+        await sync_to_async(customer_writes)(account)
+        interaction_id = one(await drain(ws1), "interaction.offered")["interaction"]["id"]
+
+        await ws1.send_json_to({"action": "ping", "request_id": 1})
+        assert one(await drain(ws1), "reply") == {"request_id": 1, "ok": True, "result": {"pong": True}}
+
+        # The desktop accepts, sends, reads and closes through REST; the socket no longer does.
+        for action in ("accept", "reject", "read", "send", "note", "close", "presence"):
+            command = {"action": action, "interaction_id": interaction_id, "text": "hi", "request_id": action}
+            await ws1.send_json_to(command)
+            reply = one(await drain(ws1), "reply")
+            assert (reply["request_id"], reply["ok"], reply["code"]) == (action, False, "unknown_action")
+        interaction = await sync_to_async(Interaction.objects.get)(pk=interaction_id)
+        assert (interaction.status, interaction.owner_id) == ("waiting", None)
+        assert not await sync_to_async(interaction.messages.filter(direction="out").exists)()
+        await ws1.disconnect()
+
+    run(scenario())
+
+
+def test_a_watch_of_an_interaction_the_user_may_not_see_is_refused(cast):
+    queue, a1, a2, account = cast
+
+    async def scenario():
+        other_queue = await sync_to_async(QueueFactory)(name="Other")
+        outsider = await sync_to_async(UserFactory)(username="olga", queues=[other_queue])
+        await sync_to_async(customer_writes)(account)
+        interaction = await sync_to_async(Interaction.objects.get)()
+        ws = await connect(outsider)
+        await ws.send_json_to({"action": "watch", "interaction_id": interaction.pk, "request_id": 7})
+        reply = one(await drain(ws), "reply")
+        assert (reply["request_id"], reply["ok"], reply["code"]) == (7, False, "not_found")
+        await ws.disconnect()
+
+    run(scenario())
+
+
 def test_customer_data_is_masked_per_recipient_on_the_socket(cast, db):
     from apps.core.models import InstallationSettings
 

@@ -16,6 +16,19 @@ pytestmark = pytest.mark.e2e
 WAIT = 15_000
 
 
+# Chromium logs every refused request; these refusals are races the page handles (a read of a
+# conversation a supervisor just closed: 409; a request in flight while signing out: 401).
+HANDLED_REFUSALS = re.compile(r"Failed to load resource: the server responded with a status of (401|409) ")
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors(request):
+    """Every page of every test here runs without a script error or a console error."""
+    yield
+    errors = [e for page in getattr(request.node, "_page_errors", []) for e in page if not HANDLED_REFUSALS.search(e)]
+    assert not errors, "\n".join(errors)
+
+
 # ----- helpers ------------------------------------------------------------------------------------
 def a_customer() -> tuple[str, str]:
     """A fresh number and name per test: the server's database lives for the whole session."""
@@ -388,6 +401,141 @@ def test_a_transfer_is_declined_times_out_and_is_accepted(new_page, api):
     agent2.fill("#composer-text", "Billing here, how can I help?")
     agent2.press("#composer-text", "Enter")
     expect(sim.locator('.sim-msg[data-direction="to_customer"]', has_text="Billing here")).to_be_visible(timeout=WAIT)
+
+
+# ----- what a new user met --------------------------------------------------------------------------
+def record_toasts(page: Page) -> None:
+    """Keep the text of every toast the page shows, however briefly it stays."""
+    page.evaluate(
+        """() => {
+            window.__toastLog = [];
+            new MutationObserver((records) => {
+                for (const record of records)
+                    for (const node of record.addedNodes)
+                        if (node.classList && node.classList.contains("toast")) window.__toastLog.push(node.textContent);
+            }).observe(document.querySelector("#toasts"), { childList: true });
+        }"""
+    )
+
+
+def toasts_shown(page: Page, containing: str) -> list[str]:
+    return [text for text in page.evaluate("window.__toastLog") if containing in text]
+
+
+def test_closing_a_chat_shows_one_toast_with_the_customers_name(new_page, api):
+    agent1 = open_desktop(new_page, "agent1")
+    sim = open_simulator(new_page)
+    record_toasts(agent1)
+
+    # Closed by the agent on this page: one toast, from the page, with the disposition.
+    phone, name, interaction_id = start_conversation(agent1, sim, "That is all, thanks")
+    agent1.click("#close-button")
+    agent1.select_option("#close-disposition", label="Solved")
+    agent1.click("#close-dispose")
+    expect(agent1.locator(f'#tabs .tab[data-interaction-id="{interaction_id}"]')).to_have_count(0, timeout=WAIT)
+    # The customer writes again: that offer reaches the socket after the close's own event, so
+    # every toast the close causes has been shown by the time the offer is on screen.
+    customer_says(sim, phone, name, "Oh, one more thing")
+    expect(offer_card(agent1, name)).to_be_visible(timeout=WAIT)
+    assert toasts_shown(agent1, "closed") == [f"Conversation with {name} closed · Solved.×"]
+    offer_card(agent1, name).locator(".offer-reject").click()
+
+    # Closed by a supervisor: the agent is told once, by the customer's name, and by whom.
+    phone, name, interaction_id = start_conversation(agent1, sim, "Are you still there?")
+    response = api("supervisor", "supervisor").post(f"/interactions/{interaction_id}/close/", json={})
+    assert response.status_code == 200, response.text
+    expect(agent1.locator(f'#tabs .tab[data-interaction-id="{interaction_id}"]')).to_have_count(0, timeout=WAIT)
+    customer_says(sim, phone, name, "Hello?")
+    expect(offer_card(agent1, name)).to_be_visible(timeout=WAIT)
+    assert toasts_shown(agent1, "closed")[1:] == [f"The conversation with {name} was closed by Sam Supervisor.×"]
+    assert not toasts_shown(agent1, "Customer")
+    offer_card(agent1, name).locator(".offer-reject").click()
+
+
+def test_the_composer_counts_down_to_whatsapps_limit_and_refuses_a_longer_text(new_page, api):
+    agent1 = open_desktop(new_page, "agent1")
+    sim = open_simulator(new_page)
+    phone, name, interaction_id = start_conversation(agent1, sim, "Please send me the full terms")
+    counter = agent1.locator("#composer-counter")
+    outbound = agent1.locator('#timeline .msg[data-direction="out"]')
+
+    agent1.fill("#composer-text", "Here they are")
+    expect(counter).to_be_hidden()
+    # Characters as WhatsApp and the server count them: an emoji is one (JavaScript's length says 2).
+    agent1.fill("#composer-text", "😀" * 4000)
+    expect(counter).to_be_visible()
+    expect(counter).to_have_text("96 left")
+    agent1.fill("#composer-text", "x" * 4100)
+    expect(counter).to_have_text("4 too many")
+    expect(counter).to_have_class(re.compile(r"\bover\b"))
+
+    agent1.press("#composer-text", "Enter")
+    error = agent1.locator("#toasts .toast-error", has_text="Message too long")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("4,100 characters and WhatsApp takes at most 4,096")
+    expect(agent1.locator("#composer-text")).to_have_value("x" * 4100)  # nothing lost
+    agent1.click("#send")
+    expect(error).to_have_count(2)
+    expect(outbound).to_have_count(0)
+    # The server agrees: one more character is refused there too.
+    refused = api("agent1", "agent1").post(f"/interactions/{interaction_id}/messages/", json={"text": "😀" * 4097})
+    assert (refused.status_code, refused.json()["code"]) == (400, "text_too_long")
+
+    # Exactly at the limit it goes, and the customer gets it.
+    agent1.fill("#composer-text", "😀" * 4096)
+    expect(counter).to_have_text("0 left")
+    expect(counter).not_to_have_class(re.compile(r"\bover\b"))
+    agent1.press("#composer-text", "Enter")
+    expect(outbound).to_have_count(1, timeout=WAIT)
+    expect(counter).to_be_hidden()
+    expect(outbound.locator(".mark.mark-delivered")).to_be_visible(timeout=WAIT)
+
+
+def toasts_over(page: Page, selector: str) -> list[str]:
+    """The toasts whose box overlaps the element's, and whether a click at its centre reaches it."""
+    return page.evaluate(
+        """(selector) => {
+            const target = document.querySelector(selector);
+            const box = target.getBoundingClientRect();
+            const over = Array.from(document.querySelectorAll("#toasts .toast")).filter((toast) => {
+                const r = toast.getBoundingClientRect();
+                return r.left < box.right && r.right > box.left && r.top < box.bottom && r.bottom > box.top;
+            }).map((toast) => toast.textContent);
+            const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+            if (!hit || !target.contains(hit)) over.push(`the click lands on ${hit && hit.outerHTML.slice(0, 80)}`);
+            return over;
+        }""",
+        selector,
+    )
+
+
+def test_toasts_never_cover_the_cancel_transfer_button(new_page):
+    agent1 = open_desktop(new_page, "agent1")
+    agent2 = open_desktop(new_page, "agent2")
+    sim = open_simulator(new_page)
+    phone, name, interaction_id = start_conversation(agent1, sim, "Can someone else help me?")
+    transfer_to_agent(agent1, "Bob Agent")
+    expect(toast(agent1, "Transfer to Bob Agent requested")).to_be_visible()
+    # A stack of toasts grows downwards from below the banner.
+    agent1.fill("#composer-text", "x" * 4200)
+    agent1.press("#composer-text", "Enter")
+    agent1.press("#composer-text", "Enter")
+    expect(agent1.locator("#toasts .toast")).to_have_count(3)
+    cancel = agent1.locator("#transfer-cancel")
+    expect(cancel).to_be_visible()
+    assert toasts_over(agent1, "#transfer-cancel") == []
+
+    # On a phone-sized screen the toasts span the width: they still stay below the banner.
+    agent1.set_viewport_size({"width": 420, "height": 800})
+    expect(cancel).to_be_visible()
+    agent1.press("#composer-text", "Enter")
+    expect(agent1.locator("#toasts .toast-error").last).to_be_visible()
+    assert toasts_over(agent1, "#transfer-cancel") == []
+
+    cancel.click()
+    expect(toast(agent1, "Transfer cancelled")).to_be_visible(timeout=WAIT)
+    expect(agent1.locator("#transfer-pending")).to_be_hidden()
+    expect(agent2.locator(".transfer-offer", has_text=name)).to_have_count(0, timeout=WAIT)
 
 
 # ----- pages --------------------------------------------------------------------------------------
