@@ -4,13 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test serve migrate demo worker beat clean
+LOCK := requirements.lock
 
-$(VENV)/.installed: pyproject.toml
+.PHONY: run test serve migrate demo worker beat bench clean lock
+
+# Installs exactly what requirements.lock pins (every dependency, transitive ones included), then the
+# project itself without letting pip pick versions. `make lock` refreshes the pins within
+# pyproject.toml's ranges.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "pip-tools>=7.4,<8"
+	$(VENV)/bin/pip-compile --quiet --upgrade --extra test --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) pyproject.toml
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
@@ -31,6 +43,10 @@ worker: $(VENV)/.installed
 
 beat: $(VENV)/.installed
 	$(VENV)/bin/celery -A instant beat --loglevel=INFO
+
+# Load test of the scaled mode on a throw-away PostgreSQL database and Redis db 14 (see its docstring).
+bench: $(VENV)/.installed
+	$(PY) bench/load_webhooks.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media staticfiles
