@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 
 from apps.providers.base import AccountConfig
+from apps.providers.registry import get_backend
 
 
 def new_webhook_token() -> str:
@@ -68,6 +69,4 @@ class WhatsAppAccount(models.Model):
         )
 
     def backend(self, **kwargs):
-        from apps.providers.registry import get_backend
-
         return get_backend(self.config(), **kwargs)

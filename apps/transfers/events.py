@@ -1,10 +1,10 @@
 """Realtime payloads of transfers: the transfer travels whole, shaped as in the REST API."""
 from __future__ import annotations
 
+from .api.serializers import TransferSerializer
+
 
 def _transfer(transfer) -> dict:
-    from .api.serializers import TransferSerializer
-
     data = dict(TransferSerializer(transfer, context={"request": None}).data)
     interaction = transfer.interaction
     data["customer_phone"] = interaction.customer_phone

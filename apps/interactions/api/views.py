@@ -18,9 +18,11 @@ from apps.core.api_views import AnyContentNegotiation
 from apps.core.media import file_response
 from apps.core.phones import normalize_phone
 from apps.interactions import services
-from apps.interactions.models import Interaction
-from apps.transfers.api.serializers import TransferSerializer
+from apps.interactions.models import Interaction, InteractionOffer
 from apps.interactions.selectors import interaction_list_for, message_list_for
+from apps.interactions.transcripts import transcript_pdf
+from apps.transfers.api.serializers import TransferSerializer
+from apps.transfers.services import transfer_request
 
 from .serializers import (
     CloseSerializer,
@@ -200,8 +202,6 @@ class InteractionViewSet(
     @extend_schema(request=TransferRequestSerializer, responses={201: TransferSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
     def transfer(self, request, pk=None):
-        from apps.transfers.services import transfer_request
-
         serializer = TransferRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         transfer = transfer_request(
@@ -218,8 +218,6 @@ class InteractionViewSet(
     )
     def transcript(self, request, pk=None):
         """The interaction as a PDF (routed explicitly as ``transcript.pdf``, see api_urls)."""
-        from apps.interactions.transcripts import transcript_pdf
-
         interaction = self.get_interaction()
         pdf = transcript_pdf(interaction=interaction, user=request.user)
         response = HttpResponse(pdf, content_type="application/pdf")
@@ -266,8 +264,6 @@ class OfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = OfferSerializer
 
     def get_queryset(self):
-        from apps.interactions.models import InteractionOffer
-
         if getattr(self, "swagger_fake_view", False):
             return InteractionOffer.objects.none()
         return (

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from apps.interactions.services import queue_stats
 from apps.queues.models import CannedAnswer, Disposition, Queue
 
 
@@ -45,8 +46,6 @@ class QueueSerializer(serializers.ModelSerializer):
     open = serializers.SerializerMethodField()
 
     def _stats(self, obj: Queue) -> dict:
-        from apps.interactions.services import queue_stats
-
         cache = self.context.setdefault("_queue_stats", {})
         if obj.pk not in cache:
             cache[obj.pk] = queue_stats(obj.pk)

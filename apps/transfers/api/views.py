@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from apps.interactions.selectors import interaction_list_for
 from apps.transfers.models import Transfer
+from apps.transfers.services import transfer_accept, transfer_cancel, transfer_decline
 
 from .serializers import TransferSerializer
 
@@ -47,21 +48,15 @@ class TransferViewSet(
     @action(detail=True, methods=["post"], filter_backends=[])
     def accept(self, request, pk=None):
         """Take the interaction. Across a queue the first accept wins; the others get 409 `already_taken`."""
-        from apps.transfers.services import transfer_accept
-
         return self._act(transfer_accept, pk)
 
     @extend_schema(request=None, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
     def decline(self, request, pk=None):
-        from apps.transfers.services import transfer_decline
-
         return self._act(transfer_decline, pk)
 
     @extend_schema(request=None, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
     def cancel(self, request, pk=None):
         """The agent who asked withdraws the transfer."""
-        from apps.transfers.services import transfer_cancel
-
         return self._act(transfer_cancel, pk)
