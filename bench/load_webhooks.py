@@ -38,8 +38,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,10 +48,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
+
+# The repository's own process helpers (tests/processes.py), shared with the server tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests import processes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -66,42 +67,7 @@ MESSAGE_PREFIX = "bench-"
 
 # ----- the installation under test ----------------------------------------------------------------
 def _with(url: str, path: str, query: str = "") -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
-
-
-def _admin_url(database_url: str) -> str:
-    return _with(database_url.replace("postgres://", "postgresql://", 1), "/postgres")
-
-
-def fresh_database(database_url: str) -> str:
-    with psycopg.connect(_admin_url(database_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return _with(database_url, f"/{BENCH_DB}")
-
-
-def drop_database(database_url: str) -> None:
-    with psycopg.connect(_admin_url(database_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def fresh_redis(redis_url: str) -> str:
-    import redis
-
-    url = _with(redis_url, f"/{BENCH_REDIS_DB}")
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return processes.with_path(url, path, query)
 
 
 @dataclass
@@ -115,11 +81,7 @@ class Servers:
         env = dict(self.env)
         # One application_name per process, so pg_stat_activity says who holds the connections.
         env["DATABASE_URL"] = _with(env["DATABASE_URL"], f"/{BENCH_DB}", f"application_name=bench-{name}")
-        log = open(self.logs / f"{name}.log", "ab", buffering=0)
-        # A session of its own, so stop() ends it together with its children (Celery's pool).
-        self.processes[name] = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.processes[name] = processes.start(cmd, env, self.logs / f"{name}.log")
 
     def check_alive(self) -> None:
         for name, proc in self.processes.items():
@@ -128,39 +90,17 @@ class Servers:
 
     def stop(self) -> None:
         for proc in reversed(list(self.processes.values())):
-            for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-                if proc.poll() is not None:
-                    break
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=wait)
-                except subprocess.TimeoutExpired:
-                    continue
+            processes.stop(proc, term_wait=15)
 
 
 def manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([PYTHON, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    processes.run_manage(list(args), env, timeout=600)
 
 
 def wait_until_up(servers: Servers) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        servers.check_alive()
-        try:
-            if httpx.get(servers.url + "/healthz/", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"the server did not answer /healthz/ within {START_TIMEOUT:.0f} s")
+    processes.wait_until_up(servers.url, servers.processes, {n: servers.logs / f"{n}.log" for n in servers.processes})
 
 
-# ----- PostgreSQL connections -----------------------------------------------------------------------
 class ConnectionPeak(threading.Thread):
     """Polls pg_stat_activity for the bench database from a connection to another database."""
 
@@ -173,7 +113,7 @@ class ConnectionPeak(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self) -> None:
-        with psycopg.connect(_admin_url(self.database_url), autocommit=True) as conn:
+        with psycopg.connect(processes.admin_url(self.database_url), autocommit=True) as conn:
             while not self.stop_event.is_set():
                 rows = conn.execute(
                     "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = %s GROUP BY 1",
@@ -342,16 +282,16 @@ def main() -> int:
         print("bench: DATABASE_URL must point at PostgreSQL", file=sys.stderr)
         return 2
     base_redis = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/"
-    port = free_port()
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     logs = Path(tempfile.mkdtemp(prefix="instant-bench-"))
-    database_url = fresh_database(base_db)
+    database_url = processes.fresh_postgres(base_db, BENCH_DB)
     env = {k: v for k, v in os.environ.items() if k not in {"INSTANT_TASKS", "DJANGO_SETTINGS_MODULE"}}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "instant.settings",
             "DATABASE_URL": database_url,
-            "REDIS_URL": fresh_redis(base_redis),
+            "REDIS_URL": processes.fresh_redis(base_redis, BENCH_REDIS_DB),
             "SECRET_KEY": secrets.token_urlsafe(40),
             "PUBLIC_BASE_URL": url,
             "PORT": str(port),
@@ -414,7 +354,7 @@ def main() -> int:
         peak.stop()
         servers.stop()
         if not args.keep:
-            drop_database(base_db)
+            processes.drop_postgres(base_db, BENCH_DB)
 
     ack_rate = args.requests / result.elapsed
     ceiling_rate = args.requests / ceiling.elapsed

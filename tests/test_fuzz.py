@@ -13,12 +13,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import LiveApp, _free_port, _prepare, _start, _stop, _tail, _wait_until_up, _with_path
+from tests import processes
+from tests.e2e.conftest import LiveApp
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = Path(__file__).resolve().with_name("schemathesis.toml")
@@ -77,23 +78,10 @@ def seed_fuzz_data() -> None:
     transfer.offered_to.add(agent2)
 
 
-def _fresh_postgres(database_url: str) -> str:
-    """A new, empty ``<DATABASE_URL's name>_fuzz`` database on the same server: its URL."""
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = (parts.path.lstrip("/") or "instant") + "_fuzz"
-    admin_url = urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return _with_path(database_url, f"/{name}")
-
-
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory) -> LiveApp:
     tmp = tmp_path_factory.mktemp("fuzz")
-    port = _free_port()
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     drop = {"INSTANT_TASKS", "DJANGO_SETTINGS_MODULE", "PORT", "REDIS_URL", "DEBUG"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
@@ -108,26 +96,26 @@ def fuzz_app(tmp_path_factory) -> LiveApp:
         }
     )
     if env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = _fresh_postgres(env["DATABASE_URL"])
+        # A new, empty ``<DATABASE_URL's name>_fuzz`` database on the same server.
+        name = (urlsplit(env["DATABASE_URL"]).path.lstrip("/") or "instant") + "_fuzz"
+        env["DATABASE_URL"] = processes.fresh_postgres(env["DATABASE_URL"], name)
     else:
         env.pop("DATABASE_URL", None)
         env["SQLITE_PATH"] = str(tmp / "fuzz.sqlite3")
-    _prepare([sys.executable, "manage.py", "migrate", "--noinput"], env, tmp, "fuzz-migrate")
-    _prepare([sys.executable, "manage.py", "demo"], env, tmp, "fuzz-demo")
-    _prepare(
-        [sys.executable, "manage.py", "shell", "-c", "from tests.test_fuzz import seed_fuzz_data; seed_fuzz_data()"],
-        env, tmp, "fuzz-seed",
+    processes.run_manage(["migrate", "--noinput"], env, tmp / "fuzz-migrate.log")
+    processes.run_manage(["demo"], env, tmp / "fuzz-demo.log")
+    processes.run_manage(
+        ["shell", "-c", "from tests.test_fuzz import seed_fuzz_data; seed_fuzz_data()"], env, tmp / "fuzz-seed.log"
     )
     app = LiveApp(url=url, env=env, tmp=tmp)
     try:
-        app.processes["fuzz-server"] = _start(
-            "fuzz-server", [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp
-        )
-        _wait_until_up(app)
+        log = tmp / "fuzz-server.log"
+        app.processes["fuzz-server"] = processes.start(processes.serve_command(port), env, log)
+        processes.wait_until_up(url, app.processes, {"fuzz-server": log})
         yield app
     finally:
         for proc in app.processes.values():
-            _stop(proc)
+            processes.stop(proc)
 
 
 def admin_token(app: LiveApp) -> str:
@@ -170,7 +158,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(fuzz_app):
     server_log = fuzz_app.tmp / "fuzz-server.log"
     assert result.returncode == 0, (
         f"schemathesis found problems (exit {result.returncode}); rerun with FUZZ_SEED=<the Seed below>\n"
-        f"{result.stdout[-30000:]}\n{result.stderr[-5000:]}\n--- server log ---\n{_tail(server_log, 150)}"
+        f"{result.stdout[-30000:]}\n{result.stderr[-5000:]}\n--- server log ---\n{processes.tail(server_log, 150)}"
     )
     # A 500 inside a response the fuzzer accepted (say, a crash in a streamed file) still shows here.
-    assert "Internal Server Error" not in server_log.read_text(errors="replace"), _tail(server_log, 150)
+    assert "Internal Server Error" not in server_log.read_text(errors="replace"), processes.tail(server_log, 150)

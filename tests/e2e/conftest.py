@@ -14,17 +14,16 @@ Chromium is Debian's (/usr/bin/chromium): Playwright cannot download its own bro
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from tests import processes
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -74,56 +73,11 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 
 
 def _tail(path: Path, lines: int) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError as exc:
-        return f"(cannot read {path}: {exc})"
-
-
-def _in_ci() -> bool:
-    return bool(os.environ.get("CI"))
+    return processes.tail(path, lines)
 
 
 def _unavailable(reason: str):
-    if _in_ci():
-        pytest.fail(f"{reason} (a skip is a failure in CI)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# ----- the database and Redis the server gets -----------------------------------------------------
-def _with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def _fresh_postgres(database_url: str) -> str:
-    """Drop and create ``instant_e2e`` on the server of DATABASE_URL; return its URL."""
-    import psycopg
-
-    parts = urlsplit(database_url)
-    admin_url = urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{E2E_DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{E2E_DB_NAME}"')
-    return _with_path(database_url, f"/{E2E_DB_NAME}")
-
-
-def _fresh_redis(redis_url: str) -> str:
-    import redis
-
-    url = _with_path(redis_url, f"/{E2E_REDIS_DB}")
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return url
+    processes.unavailable(reason)
 
 
 # ----- the live server --------------------------------------------------------------------------
@@ -148,57 +102,14 @@ class LiveApp:
 
 
 def _start(name: str, cmd: list[str], env: dict[str, str], tmp: Path) -> subprocess.Popen:
-    log_path = tmp / f"{name}.log"
-    _LOGS[name] = log_path
-    log = open(log_path, "ab", buffering=0)
-    # A session of its own, so teardown can end the process with all its children (Celery's pool).
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _wait_until_up(app: LiveApp) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    last_error = "no answer"
-    while time.monotonic() < deadline:
-        for name, proc in app.processes.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode} while starting:\n{_tail(_LOGS[name], 80)}")
-        try:
-            response = httpx.get(app.url + "/login/", timeout=2)
-            if response.status_code < 500:
-                return
-            last_error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last_error = repr(exc)
-        time.sleep(0.25)
-    raise RuntimeError(f"the server did not answer /login/ within {START_TIMEOUT:.0f} s ({last_error})")
-
-
-def _prepare(cmd: list[str], env: dict[str, str], tmp: Path, name: str) -> None:
-    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    (tmp / f"{name}.log").write_text(result.stdout + result.stderr)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[1:])} failed:\n{result.stdout}\n{result.stderr}")
+    _LOGS[name] = tmp / f"{name}.log"
+    return processes.start(cmd, env, _LOGS[name])
 
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory, request) -> LiveApp:
     tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in {"INSTANT_TASKS", "DJANGO_SETTINGS_MODULE", "PORT"}}
     env.update(
@@ -213,23 +124,21 @@ def live_app(tmp_path_factory, request) -> LiveApp:
         }
     )
     if env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = _fresh_postgres(env["DATABASE_URL"])
+        env["DATABASE_URL"] = processes.fresh_postgres(env["DATABASE_URL"], E2E_DB_NAME)
     else:
         env.pop("DATABASE_URL", None)
         env["SQLITE_PATH"] = str(tmp / "e2e.sqlite3")
     if env.get("REDIS_URL"):
-        env["REDIS_URL"] = _fresh_redis(env["REDIS_URL"])
+        env["REDIS_URL"] = processes.fresh_redis(env["REDIS_URL"], E2E_REDIS_DB)
     else:
         env.pop("REDIS_URL", None)
 
-    _prepare([PYTHON, "manage.py", "migrate", "--noinput"], env, tmp, "migrate")
-    _prepare([PYTHON, "manage.py", "demo"], env, tmp, "demo")
+    processes.run_manage(["migrate", "--noinput"], env, tmp / "migrate.log")
+    processes.run_manage(["demo"], env, tmp / "demo.log")
 
     app = LiveApp(url=url, env=env, tmp=tmp)
     try:
-        app.processes["server"] = _start(
-            "server", [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp
-        )
+        app.processes["server"] = _start("server", processes.serve_command(port), env, tmp)
         if env.get("REDIS_URL"):
             app.processes["celery"] = _start(
                 "celery",
@@ -241,11 +150,11 @@ def live_app(tmp_path_factory, request) -> LiveApp:
                 env,
                 tmp,
             )
-        _wait_until_up(app)
+        processes.wait_until_up(app.url, app.processes, _LOGS, path="/login/", timeout=START_TIMEOUT)
         yield app
     finally:
         for proc in reversed(list(app.processes.values())):
-            _stop(proc)
+            processes.stop(proc)
         if request.session.testsfailed:
             # The report sections already carry the tails; keep the whole logs for a closer look.
             print(f"\n[e2e] server logs kept in {tmp}", file=sys.stderr)

@@ -17,11 +17,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import struct
 import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -34,10 +32,9 @@ from typing import Any
 
 import httpx
 
+from tests import processes
 from tests.fakeprovider import FakeProvider, start_fake_provider
 
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
 START_TIMEOUT = 60.0
 # What the parent environment may set that would move the server off the embedded SQLite default
 # (CI sets DATABASE_URL and REDIS_URL) or change the knobs these tests set themselves.
@@ -46,12 +43,6 @@ _STRIPPED = {"DJANGO_SETTINGS_MODULE", "PORT", "PUBLIC_BASE_URL", "MEDIA_ROOT", 
 
 # Every server alive, so a failing test's report carries their logs (see conftest.py).
 SERVERS: list[LiveServer] = []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def child_env() -> dict[str, str]:
@@ -72,13 +63,6 @@ def child_env() -> dict[str, str]:
         }
     )
     return env
-
-
-def run_manage(cmd: list[str], env: dict[str, str], log: Path) -> None:
-    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    log.write_text(result.stdout + result.stderr)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[1:])} failed:\n{result.stdout}\n{result.stderr}")
 
 
 # ----- one live server ----------------------------------------------------------------------------
@@ -107,34 +91,10 @@ class LiveServer:
         self.starts += 1
         with open(self.log_path, "ab", buffering=0) as log:
             log.write(f"\n===== start #{self.starts} at {datetime.now().isoformat()} =====\n".encode())
-            # A session of its own: kill() and stop() signal exactly this process group.
-            self.proc = subprocess.Popen(
-                [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_up()
+        # A session of its own: kill() and stop() signal exactly this process group.
+        self.proc = processes.start(processes.serve_command(self.port), self.env, self.log_path)
+        processes.wait_until_up(self.url, {self.name: self.proc}, {self.name: self.log_path}, timeout=START_TIMEOUT)
         return self
-
-    def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        last = "no answer"
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} while starting:\n{self.log_tail(60)}")
-            try:
-                response = httpx.get(self.url + "/healthz/", timeout=2)
-                if response.status_code == 200:
-                    return
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer /healthz/ within {START_TIMEOUT:.0f} s ({last})")
 
     def kill(self) -> None:
         """``kill -9``: no signal handler, no atexit, no flush of anything not yet committed."""
@@ -237,7 +197,7 @@ def seed_sqlite(tmp: Path) -> Path:
         "from django.core.management import call_command; "
         "call_command('migrate', interactive=False, verbosity=0); call_command('demo')"
     )
-    run_manage([PYTHON, "manage.py", "shell", "-c", script], env, tmp / "seed.log")
+    processes.run_manage(["shell", "-c", script], env, tmp / "seed.log")
     conn = sqlite3.connect(path)
     try:  # fold the WAL into the file so that a plain copy is complete
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -252,7 +212,7 @@ def make_server(seed: Path, tmp: Path, name: str = "server", **extra_env: str) -
     tmp.mkdir(parents=True)
     db_path = tmp / "instant.sqlite3"
     shutil.copyfile(seed, db_path)
-    port = free_port()
+    port = processes.free_port()
     env = child_env()
     env.update(
         {
