@@ -33,6 +33,21 @@ def pytest_runtest_makereport(item: pytest.Item, call):
             report.sections.append((f"{name} log (last 100 lines)", processes.tail(path, 100)))
 
 
+def _start_worker(app: ScaledApp, tmp) -> None:
+    """(Re)start the Celery worker with beat embedded, as `make worker` would on one box."""
+    app.worker_starts += 1
+    name = "celery" if app.worker_starts == 1 else f"celery-{app.worker_starts}"
+    _LOGS[name] = tmp / f"{name}.log"
+    app.processes["celery"] = processes.start(
+        [
+            processes.CELERY, "-A", "instant", "worker", "-B", "--pool=threads", "--concurrency=4", "-l", "INFO",
+            "-s", str(tmp / "celerybeat-schedule"), "-n", f"scaled-{app.port}-{app.worker_starts}@%h",
+        ],
+        app.env,
+        _LOGS[name],
+    )
+
+
 # Package scope: the servers stop once these tests are done, not at the end of the whole suite.
 @pytest.fixture(scope="package")
 def scaled_app(tmp_path_factory) -> ScaledApp:
@@ -58,6 +73,8 @@ def scaled_app(tmp_path_factory) -> ScaledApp:
             "PORT": str(port),
             "MEDIA_ROOT": str(tmp / "media"),
             "PYTHONUNBUFFERED": "1",
+            # A killed worker's claimed jobs come back after this lease: short, so a test can see it.
+            "INSTANT_WORK_LEASE_SECONDS": "5",
         }
     )
     processes.run_manage(["migrate", "--noinput"], env)
@@ -67,15 +84,8 @@ def scaled_app(tmp_path_factory) -> ScaledApp:
     try:
         _LOGS["server"] = tmp / "server.log"
         app.processes["server"] = processes.start(processes.serve_command(port), env, _LOGS["server"])
-        _LOGS["celery"] = tmp / "celery.log"
-        app.processes["celery"] = processes.start(
-            [
-                processes.CELERY, "-A", "instant", "worker", "-B", "--pool=threads", "--concurrency=4", "-l", "INFO",
-                "-s", str(tmp / "celerybeat-schedule"), "-n", f"scaled-{port}@%h",
-            ],
-            env,
-            _LOGS["celery"],
-        )
+        app.start_worker = lambda: _start_worker(app, tmp)
+        app.start_worker()
         processes.wait_until_up(app.url, app.processes, _LOGS)
         yield app
     finally:

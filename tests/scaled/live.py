@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class ScaledApp:
     port: int
     env: dict[str, str]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    worker_starts: int = 0
+    start_worker: Callable[[], None] | None = None
 
     def login_session(self, username: str, password: str) -> str:
         """Log in through the /login/ form as a browser would; return the session cookie's value."""
