@@ -268,6 +268,17 @@ def wait_for_processing(acked: list[str], *, timeout: float, settle: float = 15.
 
 
 # ----- main -------------------------------------------------------------------------------------------
+def redis_connections(redis_url: str) -> int:
+    """Connections the Redis server has accepted since it started (its INFO stats counter)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.info("stats")["total_connections_received"])
+    finally:
+        client.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="webhooks to send (default 2000)")
@@ -346,10 +357,12 @@ def main() -> int:
 
         print(f"bench: {url}, logs in {logs}; load average before: {os.getloadavg()}", flush=True)
         ceiling = asyncio.run(run_load(url + "/healthz/", ceiling_requests, args.concurrency))
+        redis_before = redis_connections(servers.env["REDIS_URL"])
         result = asyncio.run(run_load(webhook_url, load, args.concurrency))
         load_average_after_load = os.getloadavg()
         servers.check_alive()
         processing = wait_for_processing(result.acked, timeout=args.wait)
+        redis_opened = redis_connections(servers.env["REDIS_URL"]) - redis_before
     finally:
         peak.stop()
         servers.stop()
@@ -378,6 +391,8 @@ def main() -> int:
         f"processing: {processing.stored / process_seconds:.0f} messages/s "
         f"({processing.stored} stored {process_seconds:.1f} s after the first send)",
         f"webhook events: {processing.events}   work rows left: {processing.jobs or 'none'}",
+        f"Redis connections opened during the load and its processing: {redis_opened}"
+        f" ({redis_opened / max(1, processing.stored):.2f} per message stored)",
         f"peak PostgreSQL connections to {BENCH_DB}: {peak.peak_total} "
         f"(per process, each at its own peak: {dict(sorted(peak.peak_by_app.items()))})",
         f"load average after the load: {load_average_after_load}; now: {os.getloadavg()}",

@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, worker_process_init
+from celery.signals import beat_init, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
 
@@ -29,3 +29,20 @@ def fresh_connection_pool(**kwargs) -> None:
         pools = getattr(type(connection), "_connection_pools", None)
         if pools is not None:
             pools.pop(connection.alias, None)
+
+
+@worker_init.connect
+def realtime_publisher(**kwargs) -> None:
+    """Worker threads have no event loop of their own: publish through one long-lived loop (pooled)."""
+    from apps.core.realtime import publisher
+
+    publisher.start()
+
+
+@worker_process_init.connect
+def realtime_publisher_in_child(**kwargs) -> None:
+    # A prefork child inherits no running thread: it starts its own publisher loop.
+    from apps.core.realtime import publisher
+
+    publisher.loop = None
+    publisher.start()
