@@ -153,7 +153,8 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis with a pool that waits when busy (apps/core/channel_layer.py).
+            "BACKEND": "apps.core.channel_layer.BoundedRedisChannelLayer",
             "CONFIG": {
                 # channels-redis waits for messages with a 5 s blocking pop; redis-py 8's default
                 # 5 s socket timeout then fires first and closes idle websockets with 1011. The read
@@ -166,6 +167,8 @@ if REDIS_URL:
                         "socket_keepalive": True,
                         "health_check_interval": 15,
                         "retry_on_timeout": True,
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 50),
+                        "pool_timeout": 20,
                     }
                 ],
             },
