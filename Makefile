@@ -44,9 +44,15 @@ worker: $(VENV)/.installed
 beat: $(VENV)/.installed
 	$(VENV)/bin/celery -A instant beat --loglevel=INFO
 
-# Load test of the scaled mode on a throw-away PostgreSQL database and Redis db 14 (see its docstring).
+# Benchmarks of the scaled mode, each on a throw-away PostgreSQL database and a Redis db of its own
+# (see their docstrings): ingest (db 14), webhook → offer latency (db 10), sockets and fan-out (db 11).
+# All run; make fails at the end if one of them did.
 bench: $(VENV)/.installed
-	$(PY) bench/load_webhooks.py
+	rc=0; \
+	$(PY) bench/load_webhooks.py || rc=1; \
+	$(PY) bench/offer_latency.py || rc=1; \
+	$(PY) bench/sockets.py || rc=1; \
+	exit $$rc
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media staticfiles
