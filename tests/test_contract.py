@@ -41,4 +41,7 @@ def test_the_rest_api_keeps_the_shapes_defaults_and_codes_of_the_contract():
         assert APIClient().get(page).status_code == 302, page
     ag = APIClient(); ag.force_authenticate(agent)
     assert ag.post("/api/v1/presence/", {"presence": "online"}, format="json").json()["presence"] == "online"
+    # can_download_transcripts: true for supervisors and admins by default, so an agent needs it granted.
+    r = ag.get(f"/api/v1/interactions/{i.pk}/transcript.pdf"); assert (r.status_code, r.json()["code"]) == (403, "no_transcript_permission")
+    agent.can_download_transcripts = True; agent.save()
     r = ag.get(f"/api/v1/interactions/{i.pk}/transcript.pdf"); assert r.status_code == 200

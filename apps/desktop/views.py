@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from apps.accounts.models import WhatsAppAccount
 from apps.core.models import InstallationSettings
 from apps.interactions.models import STATUS_RANK, TEXT_MAX_LENGTH
 from apps.interactions.services import queue_stats
@@ -22,6 +23,13 @@ from apps.queues.models import Queue
 def _queues_for(user):
     queues = Queue.objects.all() if user.is_supervisor_or_admin else user.queues.all()
     return queues.order_by("name").prefetch_related("dispositions", "canned_answers")
+
+
+def _accounts_for(user) -> list[dict]:
+    accounts = WhatsAppAccount.objects.order_by("name")
+    if not user.is_supervisor_or_admin:
+        accounts = accounts.filter(queue__in=user.queues.all())
+    return [{"id": a.pk, "name": a.name} for a in accounts.only("pk", "name")]
 
 
 def desktop_bootstrap(user) -> dict:
@@ -46,6 +54,7 @@ def desktop_bootstrap(user) -> dict:
             "role": user.role,
             "presence": user.presence,
             "is_supervisor": user.is_supervisor_or_admin,
+            "can_download_transcripts": user.can_download_transcripts,
         },
         "settings": {
             "transfers": config.transfers,
@@ -60,6 +69,8 @@ def desktop_bootstrap(user) -> dict:
             "text_max_length": TEXT_MAX_LENGTH,
         },
         "queues": queues,
+        # D10's account filter: the accounts API is the administrators' (it holds credentials).
+        "accounts": _accounts_for(user),
         "ws_url": "/ws/desktop/",
         "api_base": "/api/v1/",
         # Lets the page correct countdowns for a client clock that runs fast or slow.

@@ -13,10 +13,16 @@ import re
 import unicodedata
 from pathlib import Path
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.core.exceptions import NotAllowed
 from apps.core.masking import mask_name, mask_phone, masking_level_for
+from apps.queues.models import Queue
+from apps.users.models import User
+
+from .selectors import note_list_for
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 TEXT_FONT = FONT_DIR / "DejaVuSans.ttf"
@@ -50,7 +56,41 @@ _BMP_EMOJI_PRESENTATION = frozenset(
 _TAG = re.compile(r"(<[^>]*>)")
 
 
+# History kinds shown in the transcript as events (X: who had the conversation when), by label.
+EVENT_LABELS = {
+    "created": "Conversation started by the customer",
+    "started": "Conversation started by the agent",
+    "accepted": "Assigned",
+    "closed": "Closed",
+    "recontact": "Recontact template sent",
+    "transfer_requested": "Transfer requested",
+    "transfer_accepted": "Transfer accepted",
+    "transfer_declined": "Transfer declined",
+    "transfer_declined_by_agent": "Transfer declined",
+    "transfer_expired": "Transfer expired",
+    "transfer_cancelled": "Transfer cancelled",
+}
+
+
+def _event_detail(kind: str, data: dict, users: dict[int, str], queues: dict[int, str]) -> str:
+    parts = []
+    if data.get("to_agent"):
+        parts.append(f"to {users.get(data['to_agent'], 'an agent')}")
+    if data.get("to_queue"):
+        parts.append(f"to queue {queues.get(data['to_queue'], '')}".rstrip())
+    if data.get("from_agent"):
+        parts.append(f"from {users.get(data['from_agent'], 'an agent')}")
+    if data.get("disposition"):
+        parts.append(f"disposition {data['disposition']}")
+    if data.get("template"):
+        parts.append(f"template {data['template']}")
+    return ", ".join(parts)
+
+
 def transcript_pdf(*, interaction, user) -> bytes:
+    """The interaction as a PDF for ``user``: 403 ``no_transcript_permission`` without the flag."""
+    if not getattr(user, "can_download_transcripts", False):
+        raise NotAllowed("no_transcript_permission", "You may not download transcripts: ask an administrator.")
     # Imported here, not at the top: xhtml2pdf and ReportLab take a noticeable part of a second to
     # import, and every process that imports the views would pay it without printing anything.
     from xhtml2pdf import pisa
@@ -59,20 +99,39 @@ def transcript_pdf(*, interaction, user) -> bytes:
     _fix_reportlab_to_unicode()
     level = masking_level_for(user)
     entries = [("message", m.created_at, m) for m in interaction.messages.select_related("sender")]
-    entries += [("note", n.created_at, n) for n in interaction.notes.select_related("author")]
-    entries.sort(key=lambda e: (e[1], e[0] == "note"))
-    html = render_to_string(
-        "interactions/transcript.html",
-        {
-            "interaction": interaction,
-            "customer_phone": mask_phone(interaction.customer_phone, level),
-            "customer_name": mask_name(interaction.customer_name, level),
-            "entries": entries,
-            "generated_at": timezone.now(),
-            "generated_by": user,
-            "fonts": {"text": TEXT_FONT, "text_bold": TEXT_FONT_BOLD, "emoji": EMOJI_FONT},
-        },
+    # S2: the same notes the user sees on screen; every note is internal, never the customer's.
+    entries += [("note", n.created_at, n) for n in note_list_for(user, interaction)]
+    history = [h for h in interaction.history.select_related("actor") if h.kind in EVENT_LABELS]
+    user_ids = {v for h in history for k, v in h.data.items() if k in ("to_agent", "from_agent") and isinstance(v, int)}
+    users = {u.pk: u.display_name for u in User.objects.filter(pk__in=user_ids)}
+    queues = dict(Queue.objects.filter(pk__in=[h.data["to_queue"] for h in history if h.data.get("to_queue")]).values_list("pk", "name"))
+    for h in history:
+        h.label = EVENT_LABELS[h.kind]
+        h.detail = _event_detail(h.kind, h.data, users, queues)
+        entries.append(("event", h.created_at, h))
+    order = {"event": 0, "message": 1, "note": 2}
+    entries.sort(key=lambda e: (e[1], order[e[0]]))
+    agents = list(
+        User.objects.filter(pk__in=[pk for pk in {interaction.first_agent_id, interaction.owner_id} if pk])
+        | User.objects.filter(pk__in=interaction.messages.exclude(sender=None).values("sender"))
     )
+    zone = settings.TIME_ZONE
+    with timezone.override(zone):
+        html = render_to_string(
+            "interactions/transcript.html",
+            {
+                "interaction": interaction,
+                "customer_phone": mask_phone(interaction.customer_phone, level),
+                "customer_name": mask_name(interaction.customer_name, level),
+                "contact_name": mask_name(_contact_name(interaction), level),
+                "agents": sorted({a.display_name for a in agents}),
+                "entries": entries,
+                "generated_at": timezone.now(),
+                "generated_by": user,
+                "time_zone": zone,
+                "fonts": {"text": TEXT_FONT, "text_bold": TEXT_FONT_BOLD, "emoji": EMOJI_FONT},
+            },
+        )
     out = io.BytesIO()
     # The document may read its own fonts and nothing else: no other local file, no URL.
     policy = ResourceAccessPolicy(base_dir=FONT_DIR, allow_remote=False)
@@ -80,6 +139,13 @@ def transcript_pdf(*, interaction, user) -> bytes:
     if result.err:
         raise RuntimeError("The transcript could not be rendered.")
     return out.getvalue()
+
+
+def _contact_name(interaction) -> str:
+    contact = interaction.contact
+    if contact is None:
+        return ""
+    return f"{contact.first_name} {contact.last_name}".strip()
 
 
 def with_emoji_font(html: str) -> str:

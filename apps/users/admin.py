@@ -74,6 +74,8 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"fields": ("username", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name", "email")}),
         ("Role and presence", {"fields": ("role", "presence", "presence_changed_at")}),
+        # X1 capacity and the transcript permission (D10, S3).
+        ("Supervision", {"fields": ("max_open_interactions", "transcripts_permission")}),
         (
             "Django permissions",
             {"classes": ("collapse",), "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.core.models import InstallationSettings
 from tests.work import run_later_work
 from apps.interactions.models import Interaction, Message, Note
+from apps.users.models import User
 from tests.desk.conftest import api
 from tests.webhooks import post_signed, sandbox_status
 
@@ -188,6 +189,9 @@ def test_after_close_the_next_message_opens_a_new_interaction(chat, agent1, cust
 
 
 def test_the_transcript_is_a_pdf(chat, agent1):
+    # Agents need the permission (CONTRACT.md: can_download_transcripts, false for agents by default).
+    User.objects.filter(pk=agent1.pk).update(transcripts_permission=True)
+    agent1.refresh_from_db()
     response = api(agent1).get(f"/api/v1/interactions/{chat.pk}/transcript.pdf")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"

@@ -60,4 +60,6 @@ def test_a_pending_transfer_and_an_offer_survive_a_restart():
     assert done["transfers"] == 1 and done["offers"] == 1
     assert Transfer.objects.get(pk=transfer.pk).status == "expired"
     assert InteractionOffer.objects.get(pk=offer.pk).status == "expired"
-    assert fresh_process_sweep() == {"offers": 0, "transfers": 0, "windows": 0}  # never twice
+    assert fresh_process_sweep() == {
+        "campaigns": 0, "offers": 0, "reoffer": 0, "templates": 0, "transfers": 0, "windows": 0,
+    }  # never twice

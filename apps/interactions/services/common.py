@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import Count, Q
 
 from apps.core.audience import publish_event
-from apps.core.exceptions import Conflict, ServiceError
+from apps.core.exceptions import Conflict, NotAllowed, ServiceError
 from apps.users.models import User
 
 from .. import events
@@ -76,6 +76,9 @@ def interaction_lock_owned(interaction_id: int, user: User) -> Interaction:
     if interaction.status == Interaction.Status.CLOSED:
         raise Conflict("interaction_closed", "This interaction is closed.")
     if interaction.owner_id != user.pk:
+        # S1: a supervisor follows other agents' conversations read-only (they write notes only).
+        if user.is_supervisor_or_admin:
+            raise NotAllowed("read_only", "Supervisors follow other agents' conversations read-only.")
         raise Conflict("not_owner", "Only the agent who owns this interaction can do that.")
     return interaction
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,9 +18,29 @@ from ..selectors import offer_preview
 from .common import get_visible, history_record, publish_for, publish_queue_stats, publish_to_agents
 
 
-def _eligible_agents(interaction: Interaction) -> list[User]:
-    """Online agents of the queue with no live offer for it and no refusal since they came online."""
-    agents = list(interaction.queue.agents.filter(is_active=True, presence=User.Presence.ONLINE))
+def reoffer_pause(now: datetime) -> datetime:
+    """X2: a refusal or an expired offer counts for this long; then the interaction goes out again."""
+    return now - timedelta(seconds=getattr(settings, "INSTANT_REOFFER_PAUSE_SECONDS", 30))
+
+
+def agents_with_room(queryset):
+    """``queryset`` of users narrowed to those below their ``max_open_interactions`` (X1)."""
+    return queryset.annotate(
+        open_now=Count("owned_interactions", filter=Q(owned_interactions__status=Interaction.Status.OPEN))
+    ).filter(Q(max_open_interactions__isnull=True) | Q(open_now__lt=F("max_open_interactions")))
+
+
+def at_capacity(agent: User) -> bool:
+    if agent.max_open_interactions is None:
+        return False
+    owned = Interaction.objects.filter(owner=agent, status=Interaction.Status.OPEN).count()
+    return owned >= agent.max_open_interactions
+
+
+def _eligible_agents(interaction: Interaction, now: datetime | None = None) -> list[User]:
+    """Online agents of the queue, below their capacity, with no live offer for it and no recent refusal."""
+    now = now or timezone.now()
+    agents = list(agents_with_room(interaction.queue.agents.filter(is_active=True, presence=User.Presence.ONLINE)))
     if not agents:
         return []
     offers = InteractionOffer.objects.filter(interaction=interaction, agent__in=agents).values_list(
@@ -26,12 +48,14 @@ def _eligible_agents(interaction: Interaction) -> list[User]:
     )
     excluded = set()
     presence_since = {a.pk: a.presence_changed_at for a in agents}
+    pause_since = reoffer_pause(now)
     for agent_id, status, decided_at in offers:
         if status == InteractionOffer.Status.OFFERED:
             excluded.add(agent_id)
-        # A refusal counts until the agent's presence changes (came back from a pause, say).
+        # A refusal counts until the agent's presence changes (came back from a pause, say) or the
+        # re-offer pause has passed (X2: nothing stays stranded because everyone said no once).
         elif status in (InteractionOffer.Status.REJECTED, InteractionOffer.Status.EXPIRED) and (
-            decided_at is not None and decided_at >= presence_since[agent_id]
+            decided_at is not None and decided_at >= presence_since[agent_id] and decided_at > pause_since
         ):
             excluded.add(agent_id)
     return [a for a in agents if a.pk not in excluded]
@@ -44,7 +68,7 @@ def offer_interaction(*, interaction: Interaction, now: datetime | None = None) 
     expires = now + timedelta(seconds=interaction.queue.offer_timeout)
     offers = []
     serialized = None
-    for agent in _eligible_agents(interaction):
+    for agent in _eligible_agents(interaction, now):
         try:
             with transaction.atomic():
                 offer = InteractionOffer.objects.create(interaction=interaction, agent=agent, expires_at=expires)
@@ -81,6 +105,11 @@ def interaction_accept(*, interaction_id: int, user: User) -> Interaction:
             interaction_id=interaction_id, agent=user, status=InteractionOffer.Status.OFFERED
         ).exists():
             raise NotAllowed("not_queue_member", "You are not an agent of this interaction's queue.")
+        if at_capacity(user):
+            raise Conflict(
+                "at_capacity",
+                f"You already have {user.max_open_interactions} open conversations: close one first.",
+            )
         won = Interaction.objects.filter(
             pk=interaction_id, status=Interaction.Status.WAITING, owner__isnull=True
         ).update(
@@ -104,6 +133,8 @@ def interaction_accept(*, interaction_id: int, user: User) -> Interaction:
         )
         history_record(interaction, "accepted", user)
         publish_to_agents(events.interaction_taken(interaction, user), others)
+        if at_capacity(user):
+            _offers_withdraw(agent=user, now=now, reason="capacity")
         publish_for(interaction, events.interaction_assigned(interaction))
         publish_queue_stats(interaction.queue_id)
         return interaction
@@ -116,6 +147,8 @@ def interaction_reject(*, interaction_id: int, user: User) -> Interaction:
             interaction=interaction, agent=user, status=InteractionOffer.Status.OFFERED
         ).update(status=InteractionOffer.Status.REJECTED, decided_at=now)
         if not updated:
+            if user.is_supervisor_or_admin and interaction.owner_id != user.pk:
+                raise NotAllowed("read_only", "Supervisors follow other agents' conversations read-only.")
             if interaction.status != Interaction.Status.WAITING:
                 raise Conflict("already_taken", "This interaction is no longer waiting.")
             raise Conflict("no_offer", "You have no offer for this interaction.")
@@ -146,9 +179,7 @@ def offers_expire(*, now: datetime | None = None) -> int:
             count += 1
     return count
 
-def offers_withdraw_for_agent(*, agent: User, now: datetime | None = None) -> int:
-    """An agent paused or went offline: their live offers go back to the queue."""
-    now = now or timezone.now()
+def _offers_withdraw(*, agent: User, now: datetime, reason: str) -> int:
     offers = list(
         InteractionOffer.objects.select_for_update(of=("self",))
         .filter(agent=agent, status=InteractionOffer.Status.OFFERED)
@@ -158,9 +189,77 @@ def offers_withdraw_for_agent(*, agent: User, now: datetime | None = None) -> in
         offer.status = InteractionOffer.Status.WITHDRAWN
         offer.decided_at = now
         offer.save(update_fields=["status", "decided_at"])
-        publish_to_agents(events.offer_withdrawn(offer.interaction, "presence"), [agent.pk])
+        publish_to_agents(events.offer_withdrawn(offer.interaction, reason), [agent.pk])
         publish_queue_stats(offer.interaction.queue_id)
     return len(offers)
+
+
+def offers_withdraw_for_agent(*, agent: User, now: datetime | None = None) -> int:
+    """An agent paused or went offline: their live offers go back to the queue."""
+    return _offers_withdraw(agent=agent, now=now or timezone.now(), reason="presence")
+
+
+def offer_next_after_close(*, interaction: Interaction, now: datetime) -> None:
+    """X1: the owner has room again: the oldest waiting interaction of their queues goes out.
+
+    Runs inside the closing transaction (an ``on_close`` hook), so the offer leaves with the close.
+    """
+    if interaction.owner_id is None:
+        return
+    agent = User.objects.filter(pk=interaction.owner_id, is_active=True, presence=User.Presence.ONLINE).first()
+    if agent is None or at_capacity(agent):
+        return
+    waiting = (
+        Interaction.objects.filter(status=Interaction.Status.WAITING, queue__in=agent.queues.values("pk"))
+        .exclude(offers__agent=agent, offers__status=InteractionOffer.Status.OFFERED)
+        .order_by("started_at", "id")
+        .values_list("pk", flat=True)[:20]
+    )
+    for pk in waiting:
+        locked = Interaction.objects.select_for_update().filter(pk=pk, status=Interaction.Status.WAITING).first()
+        if locked is None:
+            continue
+        offers = offer_interaction(interaction=locked, now=now)
+        if offers:
+            publish_queue_stats(locked.queue_id)
+        if any(o.agent_id == agent.pk for o in offers):
+            return
+
+
+# How many stranded interactions one sweep offers again: the next sweep takes the rest.
+REOFFER_BATCH = 200
+
+
+def interactions_reoffer(*, now: datetime | None = None) -> int:
+    """X2, on the deadline sweep: a waiting interaction with no live offer, whose last refusal or
+    expiry is older than the pause, goes out again to every eligible agent of its queue."""
+    now = now or timezone.now()
+    live = InteractionOffer.objects.filter(interaction=OuterRef("pk"), status=InteractionOffer.Status.OFFERED)
+    # Only queues where someone could take it: a queue nobody is online in costs nothing each sweep.
+    staffed = User.objects.filter(is_active=True, presence=User.Presence.ONLINE).values("queues")
+    candidates = list(
+        Interaction.objects.filter(status=Interaction.Status.WAITING, queue__in=staffed)
+        .annotate(last_decided=Max("offers__decided_at"))
+        .filter(~Exists(live), Q(last_decided__isnull=True) | Q(last_decided__lte=reoffer_pause(now)))
+        .order_by("started_at", "id")
+        .values_list("pk", flat=True)[:REOFFER_BATCH]
+    )
+    count = 0
+    for pk in candidates:
+        with transaction.atomic():
+            locked = (
+                Interaction.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=Interaction.Status.WAITING)
+                .select_related("queue")
+                .first()
+            )
+            if locked is None:
+                continue
+            offers = offer_interaction(interaction=locked, now=now)
+            if offers:
+                count += 1
+                publish_queue_stats(locked.queue_id)
+    return count
 
 
 def presence_changed(*, agent: User, presence: str, previous: str, now: datetime) -> None:

@@ -16,6 +16,10 @@ class UserSerializer(serializers.ModelSerializer):
         write_only=True, required=False, allow_blank=False, style={"input_type": "password"}, trim_whitespace=False
     )
     display_name = serializers.CharField(read_only=True)
+    can_download_transcripts = serializers.BooleanField(
+        required=False,
+        help_text="May download PDF transcripts (403 `no_transcript_permission` otherwise); true for supervisors and admins by default.",
+    )
 
     class Meta:
         model = User
@@ -30,6 +34,8 @@ class UserSerializer(serializers.ModelSerializer):
             "presence",
             "presence_changed_at",
             "display_name",
+            "can_download_transcripts",
+            "max_open_interactions",
             "is_active",
             "password",
         ]
