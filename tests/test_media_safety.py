@@ -64,7 +64,11 @@ def agent_upload(alice, chat, name: str, content_type: str, body: bytes) -> Mess
 
 
 def customer_upload(client, alice, account, name: str, content_type: str, body: bytes) -> str:
-    """A simulated customer's file, sent from the simulator page: the path of its media URL."""
+    """A simulated customer's file, sent from the simulator page: the path of its media URL.
+    (An admin allows alice to use the simulator: tests/test_simulator_access.py.)"""
+    from django.contrib.auth.models import Permission
+
+    alice.user_permissions.add(Permission.objects.get(content_type__app_label="providers", codename="view_sandboxmessage"))
     client.force_login(alice)
     response = client.post(
         f"/simulator/api/accounts/{account.pk}/send/",

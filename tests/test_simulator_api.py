@@ -42,7 +42,11 @@ def agent(queue):
 
 @pytest.fixture
 def customer(client, agent):
-    """Whoever plays the customer only needs to be signed in; here it is the agent herself."""
+    """Whoever plays the customer needs the simulator's permission (tests/test_simulator_access.py);
+    here an admin gave it to the agent herself."""
+    from django.contrib.auth.models import Permission
+
+    agent.user_permissions.add(Permission.objects.get(content_type__app_label="providers", codename="view_sandboxmessage"))
     client.force_login(agent)
     return client
 
@@ -215,7 +219,7 @@ def test_an_ack_needs_a_known_agent_message_and_a_valid_status(customer, account
     assert response.status_code == 400
 
 
-def test_posts_need_the_csrf_token_from_the_cookie(agent, account, on_commit):
+def test_posts_need_the_csrf_token_from_the_cookie(customer, agent, account, on_commit):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(agent)
     assert browser.post(url(account, "send"), {"phone": PHONE, "text": "hi"}).status_code == 403

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from .masking import publish_masking_change
 from .models import InstallationSettings, Job
 from .work import retry_failed
 
@@ -26,6 +27,11 @@ class InstallationSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        old = InstallationSettings.objects.filter(pk=obj.pk).values_list("masking", flat=True).first() or "none"
+        super().save_model(request, obj, form, change)
+        publish_masking_change(old, obj.masking)
 
     def changelist_view(self, request, extra_context=None):
         obj = InstallationSettings.load()

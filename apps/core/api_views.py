@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from .api_serializers import InstallationSettingsSerializer, TokenRequestSerializer, TokenSerializer
 from .exceptions import Invalid
+from .masking import publish_masking_change
 from .models import InstallationSettings
 
 
@@ -88,7 +89,9 @@ class SettingsView(APIView):
     def _update(self, request, *, partial: bool):
         with transaction.atomic():
             instance = InstallationSettings.load()
+            old_masking = instance.masking
             serializer = InstallationSettingsSerializer(instance, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
             serializer.save()
+            publish_masking_change(old_masking, serializer.instance.masking)
         return Response(serializer.data)

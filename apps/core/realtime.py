@@ -36,6 +36,8 @@ def sandbox_group(account_id: int) -> str:
 
 
 SUPERVISORS_GROUP = "supervisors"
+# Every desktop socket, whoever its user: installation-wide news such as a new masking level.
+DESKTOPS_GROUP = "desktops"
 
 
 class _Publisher:

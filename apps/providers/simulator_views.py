@@ -1,5 +1,10 @@
 """The customer simulator (PRODUCT C1): a page where a signed-in user plays a Sandbox customer.
 
+Who: the simulator shows every simulated customer of an account and speaks as any of them, so it is
+for administrators and for the users an admin allows (the "Can view sandbox message" permission,
+given to a user or a group in the admin). ``INSTANT_SIMULATOR=false`` turns it off altogether
+(404 for the page, its API and its socket); ``make run``'s demo keeps it on.
+
 Views stay thin: the page embeds the Sandbox accounts, and the JSON endpoints hand the customer's
 actions to the Sandbox cloud's services (``customer_send``, ``customer_ack``), which post real
 signed webhooks to Instant, so the simulator drives the same path as a real provider.
@@ -9,13 +14,15 @@ from __future__ import annotations
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import WhatsAppAccount
+from apps.core.api_views import is_admin
 from apps.core.phones import normalize_phone
 
 from . import sandbox_cloud
@@ -27,6 +34,20 @@ DEFAULT_PHONE = "+15551234567"
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 
 
+SIMULATOR_PERMISSION = "providers.view_sandboxmessage"
+
+
+def simulator_enabled() -> bool:
+    return bool(getattr(settings, "INSTANT_SIMULATOR", True))
+
+
+def simulator_allowed(user) -> bool:
+    """Admins, and users an admin gave the simulator's permission (directly or through a group)."""
+    if not simulator_enabled() or user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return is_admin(user) or user.has_perm(SIMULATOR_PERMISSION)
+
+
 def _error(code: str, detail: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=status)
 
@@ -36,8 +57,12 @@ def _api(view):
 
     @wraps(view)
     def wrapper(request: HttpRequest, account_id: int, *args, **kwargs):
+        if not simulator_enabled():
+            return _error("not_found", "The simulator is turned off (INSTANT_SIMULATOR).", status=404)
         if not request.user.is_authenticated:
             return _error("not_authenticated", "Sign in to use the simulator.", status=401)
+        if not simulator_allowed(request.user):
+            return _error("simulator_not_allowed", "The simulator is for administrators and users they allow.", status=403)
         account = WhatsAppAccount.objects.filter(pk=account_id, provider=WhatsAppAccount.Provider.SANDBOX).first()
         if account is None:
             return _error("not_found", "No such Sandbox account.", status=404)
@@ -58,6 +83,10 @@ def _sandbox_accounts() -> list[dict]:
 @ensure_csrf_cookie
 @require_GET
 def simulator_page(request: HttpRequest) -> HttpResponse:
+    if not simulator_enabled():
+        raise Http404("The simulator is turned off.")
+    if not simulator_allowed(request.user):
+        return render(request, "simulator/not_allowed.html", status=403)
     return render(
         request,
         "simulator/simulator.html",
