@@ -35,6 +35,8 @@ from .types import (
     PayloadError,
     ProviderError,
     SendResult,
+    SubmittedTemplate,
+    TemplateDraft,
     TemplateMessage,
     TemplateStatus,
 )
@@ -296,6 +298,11 @@ class ProviderBackend(ABC):
 
     def list_templates(self) -> list[TemplateStatus]:
         raise ProviderError(ErrorCode.TEMPLATES_UNSUPPORTED, f"{self.label} has no template list.", permanent=True)
+
+    def submit_template(self, draft: TemplateDraft) -> SubmittedTemplate:
+        raise ProviderError(
+            ErrorCode.TEMPLATES_UNSUPPORTED, f"{self.label} templates cannot be submitted from Instant.", permanent=True
+        )
 
     # ----- HTTP helpers -------------------------------------------------------------------
     @property

@@ -36,6 +36,7 @@ from .meta import (
     meta_error_from_json,
     meta_timestamp,
     parse_change,
+    template_from_list_item,
     template_message_object,
     template_state,
     text_message_object,
@@ -452,6 +453,9 @@ class KaleyraBackend(ProviderBackend):
 
     @staticmethod
     def _template_from_item(item: dict) -> TemplateStatus | None:
+        if isinstance(item.get("components"), list):
+            # v2 numbers list Meta's own template objects (§4a: v2 passes Meta's objects through).
+            return template_from_list_item(item)
         name = _str(item.get("name") or item.get("template_name"))
         state = template_state(item.get("status") or item.get("template_status"))
         if not name or state is None:
@@ -462,4 +466,6 @@ class KaleyraBackend(ProviderBackend):
             status=state,
             provider_template_id=_str(item.get("id") or item.get("template_id")),
             reason=_str(item.get("reason") or item.get("rejected_reason")),
+            category=_str(item.get("category")).upper() or None,
+            body=_str(item["body"]) if item.get("body") is not None else None,
         )

@@ -44,6 +44,8 @@ from .types import (
     SendResult,
     SignatureError,
     StatusUpdate,
+    SubmittedTemplate,
+    TemplateDraft,
     TemplateMessage,
     TemplateStatus,
 )
@@ -411,6 +413,59 @@ def template_message_object(*, to: str, template: TemplateMessage) -> dict[str, 
     return message
 
 
+def template_from_list_item(item: Any) -> TemplateStatus | None:
+    """One template of Meta's list (also Kaleyra v2's, which passes Meta's objects through).
+
+    ``components`` is a list of ``{"type": "HEADER"|"BODY"|"FOOTER"|"BUTTONS", "text"?, "format"?,
+    "buttons"?}`` (§1e); a media header has a ``format`` but no text, kept as "" here.
+    """
+    if not isinstance(item, dict):
+        return None
+    state = template_state(item.get("status"))
+    name = _str(item.get("name"))
+    if state is None or not name:
+        return None
+    parts: dict[str, Any] = {}
+    for component in item.get("components") or []:
+        if not isinstance(component, dict):
+            continue
+        kind = _str(component.get("type")).upper()
+        if kind in ("HEADER", "BODY", "FOOTER"):
+            parts[kind] = _str(component.get("text")) if component.get("text") is not None else ""
+        elif kind == "BUTTONS" and isinstance(component.get("buttons"), list):
+            parts[kind] = [b for b in component["buttons"] if isinstance(b, dict)]
+    category = _str(item.get("category")).upper() or None
+    has_components = isinstance(item.get("components"), list)
+    return TemplateStatus(
+        name=name,
+        language=_str(item.get("language")),
+        status=state,
+        provider_template_id=_str(item.get("id")),
+        reason=_str(item.get("rejected_reason")) if _str(item.get("rejected_reason")).upper() not in ("", "NONE") else "",
+        category=category,
+        header=parts.get("HEADER", "") if has_components else None,
+        body=parts.get("BODY", "") if has_components else None,
+        footer=parts.get("FOOTER", "") if has_components else None,
+        buttons=parts.get("BUTTONS", []) if has_components else None,
+    )
+
+
+def template_create_body(draft: TemplateDraft) -> dict[str, Any]:
+    """Meta's create-template request (§1e): a body with parameters needs one row of sample values."""
+    components: list[dict[str, Any]] = []
+    if draft.header:
+        components.append({"type": "HEADER", "format": "TEXT", "text": draft.header})
+    body: dict[str, Any] = {"type": "BODY", "text": draft.body}
+    if draft.examples:
+        body["example"] = {"body_text": [[str(v) for v in draft.examples]]}
+    components.append(body)
+    if draft.footer:
+        components.append({"type": "FOOTER", "text": draft.footer})
+    if draft.buttons:
+        components.append({"type": "BUTTONS", "buttons": list(draft.buttons)})
+    return {"name": draft.name, "language": draft.language, "category": draft.category, "components": components}
+
+
 def meta_error_from_json(payload: Any) -> tuple[str, str]:
     """``{"error": {"code", "message", "error_data": {"details"}}}`` → (code, message) (§1d)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("error"), dict):
@@ -603,20 +658,23 @@ class MetaBackend(ProviderBackend):
             data = self.response_json(page, sent=False)
             items = (data.get("data") or []) if isinstance(data, dict) else []
             for item in items if isinstance(items, list) else []:
-                if not isinstance(item, dict):
-                    continue
-                state = template_state(item.get("status"))
-                if state is None or not item.get("name"):
-                    continue
-                templates.append(
-                    TemplateStatus(
-                        name=_str(item.get("name")),
-                        language=_str(item.get("language")),
-                        status=state,
-                        provider_template_id=_str(item.get("id")),
-                    )
-                )
+                template = template_from_list_item(item)
+                if template is not None:
+                    templates.append(template)
+            # Follow paging.next until it is absent (§1e); the cursors alone are not a next page.
             paging = data.get("paging") if isinstance(data, dict) else None
             next_url = paging.get("next") if isinstance(paging, dict) else None
             url = self.rebase(next_url) if next_url else None
         return templates
+
+    def submit_template(self, draft: TemplateDraft) -> SubmittedTemplate:
+        """POST {WABA_ID}/message_templates (§1e); the outcome arrives by the status webhook."""
+        url = f"{self.graph_url}/{self.credentials.get('waba_id', '')}/message_templates"
+        response = self.request("POST", url, json=template_create_body(draft), headers=self.auth_headers())
+        data = self.response_json(response, sent=True)
+        template_id = _str(data.get("id")) if isinstance(data, dict) else ""
+        if not template_id:
+            raise self.invalid_response(response, "without a template id", sent=True)
+        return SubmittedTemplate(
+            provider_template_id=template_id, status=template_state(data.get("status")) or "pending"
+        )

@@ -42,7 +42,19 @@ from .types import (
     SignatureError,
     StatusUpdate,
     TemplateMessage,
+    TemplateStatus,
 )
+
+# Content API host (§2e): templates are Content resources, apart from the Messaging API.
+CONTENT_BASE_URL = "https://content.twilio.com"
+CONTENT_STATES = {
+    "approved": "approved",
+    "rejected": "rejected",
+    "pending": "pending",
+    "received": "pending",
+    "paused": "paused",
+    "disabled": "disabled",
+}
 
 WHATSAPP_PREFIX = "whatsapp:"
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -142,7 +154,9 @@ class TwilioBackend(ProviderBackend):
         ),
     )
     supports_templates: ClassVar[bool] = True
-    supports_campaigns: ClassVar[bool] = True
+    # The seeds allow outbound campaigns on Meta and Kaleyra only (xcally-instant.txt: "for outbound
+    # campaigns you can configure only Meta Connector and Kaleyra").
+    supports_campaigns: ClassVar[bool] = False
     window_error_codes: ClassVar[frozenset[str]] = frozenset({"63016"})
     retryable_error_codes: ClassVar[frozenset[str]] = RETRYABLE_ERROR_CODES
 
@@ -411,6 +425,60 @@ class TwilioBackend(ProviderBackend):
             variables = {str(n): value for n, value in enumerate(values, start=1)}
             fields.append(("ContentVariables", json.dumps(variables, ensure_ascii=False)))
         return self._send(fields, to=to)
+
+    def list_templates(self) -> list[TemplateStatus]:
+        """Content resources with their WhatsApp approval: ``GET /v1/ContentAndApprovals`` (§2e).
+
+        Each item is ``{"sid": "HX…", "friendly_name", "language", "types": {"twilio/text": {"body"}},
+        "approval_requests": {"name", "category", "status", "rejection_reason"}}``; pages are followed
+        by ``meta.next_page_url`` (Twilio's paging envelope). Items never submitted to WhatsApp
+        (no approval status) are left out: they cannot be sent as templates.
+        """
+        base = (self.account.api_base_url or CONTENT_BASE_URL).rstrip("/")
+        url: str | None = f"{base}/v1/ContentAndApprovals"
+        params: dict[str, Any] | None = {"PageSize": 100}
+        seen: set[str] = set()
+        templates: list[TemplateStatus] = []
+        while url and url not in seen and len(seen) < 100:
+            seen.add(url)
+            response = self.request("GET", url, params=params, auth=(self._account_sid, self._auth_token))
+            params = None
+            data = self.response_json(response, sent=False)
+            data = data if isinstance(data, dict) else {}
+            for item in data.get("contents") or []:
+                template = self._content_template(item)
+                if template is not None:
+                    templates.append(template)
+            meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+            next_url = meta.get("next_page_url")
+            url = self.rebase(next_url) if isinstance(next_url, str) and next_url else None
+        return templates
+
+    @staticmethod
+    def _content_template(item: Any) -> TemplateStatus | None:
+        if not isinstance(item, dict):
+            return None
+        approval = item.get("approval_requests")
+        approval = approval if isinstance(approval, dict) else {}
+        state = CONTENT_STATES.get(str(approval.get("status") or "").lower())
+        if state is None:
+            return None
+        types = item.get("types") if isinstance(item.get("types"), dict) else {}
+        body = ""
+        for content in types.values():
+            if isinstance(content, dict) and content.get("body"):
+                body = str(content["body"])
+                break
+        category = str(approval.get("category") or "").upper() or None
+        return TemplateStatus(
+            name=str(approval.get("name") or item.get("friendly_name") or ""),
+            language=str(item.get("language") or ""),
+            status=state,
+            provider_template_id=str(item.get("sid") or ""),
+            reason=str(approval.get("rejection_reason") or ""),
+            category=category,
+            body=body,
+        )
 
     def fetch_media(self, media: MediaRef) -> FetchedMedia:
         # Media URLs need Basic auth when "HTTP auth for media" is on and redirect to a CDN; the

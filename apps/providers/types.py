@@ -107,6 +107,32 @@ class TemplateStatus:
     status: str  # draft / pending / approved / rejected / paused / disabled
     provider_template_id: str = ""
     reason: str = ""
+    # What a template list says of its content (a status webhook says none of it): None = not given.
+    category: str | None = None
+    header: str | None = None
+    body: str | None = None
+    footer: str | None = None
+    buttons: list[dict] | None = None
+
+
+@dataclass(frozen=True)
+class TemplateDraft:
+    """A template to submit for approval (``ProviderBackend.submit_template``)."""
+
+    name: str
+    language: str
+    category: str
+    body: str
+    header: str = ""
+    footer: str = ""
+    buttons: list[dict] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)  # one sample per body parameter
+
+
+@dataclass(frozen=True)
+class SubmittedTemplate:
+    provider_template_id: str
+    status: str = "pending"
 
 
 ParsedEvent = InboundMessage | StatusUpdate | TemplateStatus

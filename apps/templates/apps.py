@@ -8,9 +8,14 @@ class TemplatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from apps.core import work
         from apps.providers import services as provider_services
         from apps.providers.types import TemplateStatus
 
-        from .services import template_status_apply
+        from . import services
 
-        provider_services.handle(TemplateStatus, lambda account, item: template_status_apply(account=account, update=item))
+        provider_services.handle(
+            TemplateStatus, lambda account, item: services.template_status_apply(account=account, update=item)
+        )
+        work.register(services.SYNC_WORK, services.sync_work, max_attempts=5)
+        work.register_sweeper("templates", services.templates_sync_due)

@@ -140,14 +140,21 @@ def interaction_recontact(*, interaction_id: int, user: User) -> Message:
         template = interaction.account.recontact_template
         if template is None or template.status != "approved":
             raise Conflict("no_recontact_template", "This account has no approved recontact template.")
+        # The parameters come from the contact by the admin's mapping (the template's contact_params).
+        params = template.params_for_contact(interaction.contact, fallback_name=interaction.customer_name)
+        if any(not value.strip() for value in params):
+            raise Conflict(
+                "recontact_params_missing",
+                "The contact lacks a field the recontact template needs: fill in the contact first.",
+            )
         message = Message.objects.create(
             interaction=interaction,
             account=interaction.account,
             direction=Message.Direction.OUT,
             kind=MessageKind.TEMPLATE.value,
-            text=template.render([]),
+            text=template.render(params),
             template=template,
-            template_params=[],
+            template_params=params,
             status=Message.Status.QUEUED,
             created_at=now,
             sender=user,

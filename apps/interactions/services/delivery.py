@@ -4,6 +4,7 @@ provider's status callbacks move it forward (never back), closing or opening the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core import signing
@@ -31,6 +32,16 @@ class UnknownMessage(RetryLater):
     """A status for a message we have not stored (yet): the send may still be recording its id."""
 
 
+# Apps above interactions whose own sends get status callbacks (campaigns) register here from their
+# AppConfig.ready(): ``hook(account=..., update=...) -> bool``, True when the status was theirs.
+status_hooks: list[Callable[..., bool]] = []
+
+
+def on_status(hook: Callable[..., bool]) -> None:
+    if hook not in status_hooks:
+        status_hooks.append(hook)
+
+
 def _may_advance(current: str, new: str) -> bool:
     """Statuses only move forward; a failure sticks, and a failure never undoes a delivery."""
     if current == Message.Status.FAILED:
@@ -40,7 +51,10 @@ def _may_advance(current: str, new: str) -> bool:
     return STATUS_RANK.get(new, 0) > STATUS_RANK.get(current, 0)
 
 
-def message_status_apply(*, account: WhatsAppAccount, update: StatusUpdate) -> Message:
+def message_status_apply(*, account: WhatsAppAccount, update: StatusUpdate) -> Message | None:
+    claimed = False
+    for hook in status_hooks:
+        claimed = bool(hook(account=account, update=update)) or claimed
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(of=("self",))
@@ -49,6 +63,8 @@ def message_status_apply(*, account: WhatsAppAccount, update: StatusUpdate) -> M
             .first()
         )
         if message is None:
+            if claimed:
+                return None
             raise UnknownMessage(f"No sent message has id {update.provider_message_id}.")
         new = update.status.value
         if not _may_advance(message.status, new):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Callable
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -20,6 +21,15 @@ from .routing import offer_interaction
 log = logging.getLogger(__name__)
 
 MEDIA_WORK = "interactions.media"
+
+# Apps above interactions that claim a customer's new interaction (a campaign the customer answers)
+# register here: ``hook(interaction=...)`` runs in the transaction that opens it, before it is offered.
+opened_hooks: list[Callable[..., object]] = []
+
+
+def on_opened(hook: Callable[..., object]) -> None:
+    if hook not in opened_hooks:
+        opened_hooks.append(hook)
 
 
 def _lock_open_interaction(account: WhatsAppAccount, key: str) -> Interaction | None:
@@ -40,13 +50,15 @@ def _open_interaction_for(account: WhatsAppAccount, inbound: InboundMessage) -> 
     interaction = _lock_open_interaction(account, key)
     if interaction is not None:
         return interaction, False
+    # D11: the entry point's lists are the account's and its queue's; the contact is created in the
+    # account's list (else the queue's) when the account's trigger is on.
     contact_list = account.contact_list or account.queue.contact_list
     contact = contact_find_or_create_for_customer(
         phone=inbound.customer_phone,
         user_id=inbound.customer_user_id,
         name=inbound.customer_name,
-        contact_list=contact_list,
-        create=account.create_contacts,
+        contact_lists=[account.contact_list, account.queue.contact_list],
+        create_in=contact_list if account.create_contacts else None,
     )
     try:
         with transaction.atomic():
@@ -130,6 +142,8 @@ def inbound_message_receive(*, account: WhatsAppAccount, inbound: InboundMessage
         publish_for(interaction, events.message_created(message))
         if created:
             history_record(interaction, "created", customer_phone=interaction.customer_phone)
+            for hook in opened_hooks:
+                hook(interaction=interaction)
             offer_interaction(interaction=interaction)
             publish_queue_stats(interaction.queue_id)
         else:
