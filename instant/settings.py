@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.templates",
     "apps.interactions",
     "apps.transfers",
+    "apps.campaigns",
     "apps.providers",
     "apps.desktop",
 ]
@@ -203,6 +204,8 @@ if INSTANT_TASKS not in {"celery", "inprocess", "sync"}:
 # The deadline sweep (offers, transfers, 24 h windows) runs at least this often; due work is
 # claimed at least every INSTANT_WORK_POLL_SECONDS.
 INSTANT_SWEEP_SECONDS = env_int("INSTANT_SWEEP_SECONDS", 5)
+# The customer simulator (C1) plays any customer of a Sandbox account: on for demos, off in production.
+INSTANT_SIMULATOR = env_bool("INSTANT_SIMULATOR", True)
 INSTANT_WORK_POLL_SECONDS = env_int("INSTANT_WORK_POLL_SECONDS", 1)
 # A claimed job whose runner died is claimed again after this lease (longer than any provider call).
 INSTANT_WORK_LEASE_SECONDS = env_int("INSTANT_WORK_LEASE_SECONDS", 120)

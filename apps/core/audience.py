@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .realtime import SUPERVISORS_GROUP, agent_group, interaction_group, publish, queue_group, sandbox_group
+from .realtime import DESKTOPS_GROUP, SUPERVISORS_GROUP, agent_group, interaction_group, publish, queue_group, sandbox_group
 
 # Event type (or its "<entity>.*" family) -> rule.
 RULES: dict[str, str] = {
@@ -36,8 +36,16 @@ RULES: dict[str, str] = {
     # Counters: who follows the queue, and the supervisors' board.
     "queue.stats": "queue+supervisors",
     "agent.presence": "agents+supervisors",
+    # The board: each supervisor's socket sends it, at most once a second (apps.desktop.consumers).
+    "board.updated": "supervisors",
+    # Campaign progress: admins and supervisors (both join the supervisors' group).
+    "campaign.progress": "supervisors",
     # The customer simulator of a Sandbox account.
     "sandbox.*": "sandbox",
+    # Installation-wide: a new masking level reaches every open desktop at once (B5).
+    "settings.masking": "desktops",
+    # Contacts (D9): to the desktops of the users who may view the contact's list.
+    "contact.*": "agents+supervisors",
 }
 
 
@@ -73,6 +81,8 @@ def groups_for(
             groups.append(SUPERVISORS_GROUP)
         elif part == "sandbox" and account_id is not None:
             groups.append(sandbox_group(account_id))
+        elif part == "desktops":
+            groups.append(DESKTOPS_GROUP)
     return list(dict.fromkeys(groups))
 
 

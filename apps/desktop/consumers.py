@@ -3,15 +3,29 @@ one line. Every action goes through the REST API, which the desktop uses; the so
 what has no REST equivalent: a supervisor's ``watch`` (CONTRACT.md) and the page's ``ping``."""
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import WhatsAppAccount
 from apps.core.exceptions import ServiceError
-from apps.core.masking import mask_payload, masking_level_for
-from apps.core.realtime import interaction_group, sandbox_group
+from apps.core.masking import event_for_level, level_for_role, masking_level_for
+from apps.core.realtime import DESKTOPS_GROUP, interaction_group, sandbox_group
 from apps.desktop.selectors import desktop_groups_for
+from apps.providers.simulator_views import simulator_allowed
+from apps.interactions.board import board_snapshot, board_updated
 from apps.interactions.selectors import interaction_list_for
+
+log = logging.getLogger(__name__)
+
+# B7: events after which the board may have changed. A supervisor's socket then sends the whole
+# board again, at most once per BOARD_INTERVAL (CONTRACT.md: ``board.updated`` at most once a second).
+BOARD_HINTS = frozenset(
+    {"queue.stats", "agent.presence", "interaction.assigned", "interaction.closed", "transfer.accepted"}
+)
+BOARD_INTERVAL = 1.0
 
 
 class _Base(AsyncJsonWebsocketConsumer):
@@ -37,8 +51,15 @@ class _Base(AsyncJsonWebsocketConsumer):
             self.groups_joined.append(group)
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        # Leave every group even if one discard fails (Redis busy or gone): a channel left in a group
+        # is fed every later event of that group until channels-redis' group expiry.
+        groups = list(getattr(self, "groups_joined", []))
+        results = await asyncio.gather(
+            *(self.channel_layer.group_discard(group, self.channel_name) for group in groups), return_exceptions=True
+        )
+        for group, result in zip(groups, results):
+            if isinstance(result, Exception):
+                log.warning("could not leave %s for %s: %r", group, self.channel_name, result)
 
     async def event_push(self, message: dict) -> None:
         await self.send_json(message["event"])
@@ -48,28 +69,94 @@ class DesktopConsumer(_Base):
     """``/ws/desktop/``: an agent's or supervisor's live desktop."""
 
     def initial_groups(self) -> list[str]:
-        # B5 masking is per recipient: read once per connection (a reconnect picks up a change).
+        # B5 masking is per recipient: read once per connection, then kept current by the
+        # ``settings.masking`` event every desktop receives the moment an admin changes it.
         self.masking = masking_level_for(self.user)
-        return desktop_groups_for(self.user)
+        self.watching: set[int] = set()
+        self.board_task: asyncio.Task | None = None
+        self.board_dirty = False
+        self.board_sent_at = float("-inf")
+        return [*desktop_groups_for(self.user), DESKTOPS_GROUP]
+
+    async def connect(self) -> None:
+        await super().connect()
+        if getattr(self, "board_task", None) is None and self.user_is_supervisor():
+            self.board_soon()
+
+    def user_is_supervisor(self) -> bool:
+        user = getattr(self, "user", None)
+        return bool(user is not None and user.is_authenticated and user.is_supervisor_or_admin)
+
+    def board_soon(self) -> None:
+        """Send the board now, or once BOARD_INTERVAL has passed since the last one: a burst of
+        changes becomes one ``board.updated`` that counts them all."""
+        if self.board_task is not None and not self.board_task.done():
+            self.board_dirty = True
+            return
+        self.board_task = asyncio.ensure_future(self.board_push())
+
+    async def board_push(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self.board_sent_at + BOARD_INTERVAL - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.board_dirty = False
+            board = await database_sync_to_async(board_snapshot)()
+            self.board_sent_at = loop.time()
+            await self.send_json(board_updated(board))
+            if not self.board_dirty:
+                return
+
+    async def disconnect(self, code: int) -> None:
+        task = getattr(self, "board_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+        await super().disconnect(code)
 
     async def event_push(self, message: dict) -> None:
-        await self.send_json(mask_payload(message["event"], getattr(self, "masking", "none")))
+        event = message["event"]
+        if event["type"] == "settings.masking":
+            self.masking = level_for_role(self.user, event["data"]["masking"])
+            # The page refetches what it shows; it learns its own level, not the installation's.
+            await self.send_json({"type": "settings.masking", "data": {"masking": self.masking}})
+            return
+        # Events carry a copy per level, masked where they were built: pick ours.
+        await self.send_json(event_for_level(event, getattr(self, "masking", "none")))
+        if event["type"] in BOARD_HINTS and self.user_is_supervisor():
+            self.board_soon()
 
     async def receive_json(self, content: dict, **kwargs) -> None:
         action = content.get("action")
         request_id = content.get("request_id")
         try:
             if action == "watch":
-                group = await database_sync_to_async(self._watch_group)(int(content["interaction_id"]))
+                interaction_id = int(content["interaction_id"])
+                group = await database_sync_to_async(self._watch_group)(interaction_id)
                 await self.join(group)
-                result = {"watching": content["interaction_id"]}
+                self.watching.add(interaction_id)
+                result = {"watching": interaction_id}
+            elif action == "unwatch":
+                interaction_id = int(content["interaction_id"])
+                group = interaction_group(interaction_id)
+                if group in self.groups_joined:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                    self.groups_joined.remove(group)
+                self.watching.discard(interaction_id)
+                result = {"watching": None}
             elif action == "ping":
                 result = {"pong": True}
+            elif self.watching:
+                # S1: spying is read-only, whatever the page or a hand-written client sends.
+                raise ServiceError("read_only", "You are watching: every action is refused.", status=403)
             else:
                 raise ServiceError("unknown_action", f"Unknown action {action!r}: actions go through the REST API.")
         except ServiceError as exc:
             await self.send_json(
-                {"type": "reply", "data": {"request_id": request_id, "ok": False, "code": exc.code, "detail": exc.detail}}
+                {
+                    "type": "reply",
+                    "data": {"request_id": request_id, "ok": False, "code": exc.code, "detail": exc.detail, "status": exc.status},
+                }
             )
             return
         except (KeyError, TypeError, ValueError) as exc:
@@ -82,11 +169,22 @@ class DesktopConsumer(_Base):
     def _watch_group(self, interaction_id: int) -> str:
         if not interaction_list_for(self.user).filter(pk=interaction_id).exists():
             raise ServiceError("not_found", "No such interaction.", status=404)
+        # S1 is a supervisor's: an agent watching another's chat would see supervisor notes (S2).
+        if not self.user.is_supervisor_or_admin:
+            raise ServiceError("supervisors_only", "Only supervisors and admins can watch a conversation.", status=403)
         return interaction_group(interaction_id)
 
 
 class SimulatorConsumer(_Base):
     """``/ws/simulator/``: the customer simulator follows one Sandbox account's simulated phones."""
+
+    async def connect(self) -> None:
+        # Only who may use the simulator's page may watch its customers live.
+        user = self.scope.get("user")
+        if user is None or not await database_sync_to_async(simulator_allowed)(user):
+            await self.close(code=4403)
+            return
+        await super().connect()
 
     async def receive_json(self, content: dict, **kwargs) -> None:
         if content.get("action") == "watch":

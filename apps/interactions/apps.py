@@ -13,7 +13,7 @@ class InteractionsConfig(AppConfig):
         from apps.providers.types import InboundMessage, StatusUpdate
         from apps.users import services as user_services
 
-        from .services import delivery, inbound, routing, window
+        from .services import common, delivery, inbound, routing, window
 
         work.register(
             delivery.SEND_WORK,
@@ -31,6 +31,9 @@ class InteractionsConfig(AppConfig):
         )
         work.register_sweeper("offers", routing.offers_expire)
         work.register_sweeper("windows", window.windows_expire)
+        # After "offers": an offer that has just expired starts the re-offer pause (X2).
+        work.register_sweeper("reoffer", routing.interactions_reoffer)
+        common.on_close(routing.offer_next_after_close)
         provider_services.handle(InboundMessage, lambda account, item: inbound.inbound_message_receive(account=account, inbound=item))
         provider_services.handle(StatusUpdate, lambda account, item: delivery.message_status_apply(account=account, update=item))
         user_services.on_presence(routing.presence_changed)

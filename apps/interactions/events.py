@@ -3,12 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.core.masking import NONE, masked_event
+
 from . import selectors
 from .api.serializers import InteractionSerializer, MessageSerializer, NoteSerializer
 
 
-def interaction_data(interaction) -> dict[str, Any]:
-    return dict(InteractionSerializer(interaction, context={"request": None}).data)
+def interaction_data(interaction, *, masking: str = NONE) -> dict[str, Any]:
+    return dict(InteractionSerializer(interaction, context={"request": None, "masking": masking}).data)
+
+
+def _mask_interaction(data: dict, level: str) -> dict:
+    """An event's data with its ``interaction`` object masked as the serializer declares (B5)."""
+    return {**data, "interaction": InteractionSerializer.mask_data(data["interaction"], level)}
 
 
 def _message(message) -> dict[str, Any]:
@@ -20,15 +27,16 @@ def _note(note) -> dict[str, Any]:
 
 
 def interaction_offered(interaction, offer, *, serialized: dict | None = None, preview: str | None = None) -> dict:
-    return {
-        "type": "interaction.offered",
-        "data": {
+    return masked_event(
+        "interaction.offered",
+        {
             "interaction": serialized if serialized is not None else interaction_data(interaction),
             "offer_id": offer.pk,
             "expires_at": offer.expires_at.isoformat(),
             "preview": preview if preview is not None else selectors.offer_preview(interaction),
         },
-    }
+        _mask_interaction,
+    )
 
 
 def interaction_taken(interaction, by_user) -> dict:
@@ -47,23 +55,24 @@ def offer_withdrawn(interaction, reason: str) -> dict:
 
 
 def interaction_assigned(interaction) -> dict:
-    return {"type": "interaction.assigned", "data": {"interaction": interaction_data(interaction)}}
+    return masked_event("interaction.assigned", {"interaction": interaction_data(interaction)}, _mask_interaction)
 
 
 def interaction_updated(interaction) -> dict:
-    return {"type": "interaction.updated", "data": {"interaction": interaction_data(interaction)}}
+    return masked_event("interaction.updated", {"interaction": interaction_data(interaction)}, _mask_interaction)
 
 
 def interaction_closed(interaction) -> dict:
-    return {
-        "type": "interaction.closed",
-        "data": {
+    return masked_event(
+        "interaction.closed",
+        {
             "interaction_id": interaction.pk,
             "interaction": interaction_data(interaction),
             "closed_by": interaction.closed_by_id,
             "closed_by_name": interaction.closed_by.display_name if interaction.closed_by_id else "",
         },
-    }
+        _mask_interaction,
+    )
 
 
 def message_created(message) -> dict:

@@ -16,14 +16,16 @@ import {
   removeTransferIn,
   ring,
   setPresence,
+  setBoard,
   setQueueStats,
   setTransferOut,
   setWindowClosed,
+  spyEvent,
   state,
   transferReturned,
   upsertInteraction,
 } from "./store.js";
-import { loadTimeline, offerReceived, refreshInteraction } from "./sync.js";
+import { catchUp, loadTimeline, offerReceived, refreshInteraction } from "./sync.js";
 
 /**
  * @typedef {import("./types.js").Transfer} Transfer
@@ -117,6 +119,9 @@ const handlers = {
   /** @param {import("./types.js").QueueStatsData} d */
   "queue.stats": (d) => setQueueStats(d.queue_id, d),
 
+  /** @param {any} d the board/ object */
+  "board.updated": (d) => setBoard(d),
+
   /** @param {import("./types.js").AgentPresenceData} d */
   "agent.presence": (d) => {
     if (d.user_id === state.me.id && d.presence !== state.me.presence) setPresence(d.presence);
@@ -194,10 +199,27 @@ const handlers = {
     const by = d.by_name || t.accepted_by_name || "another agent";
     notify(`The transfer from ${t.from_agent_name || "an agent"} was taken by ${by}.`, { title: `Taken by ${by}` });
   },
+
+  // D9: a contact of a list I may view changed; the contact views refetch what they show.
+  /** @param {{contact_id: number, contact: any}} d */
+  "contact.created": (d) => emit("contact", d),
+  /** @param {{contact_id: number, contact: any}} d */
+  "contact.updated": (d) => emit("contact", d),
+  /** @param {{contact_id: number, contact: any}} d */
+  "contact.deleted": (d) => emit("contact", d),
+
+  // B5: a new masking level for me; everything on screen was drawn at the old one, so refetch it.
+  /** @param {{masking: string}} d */
+  "settings.masking": (d) => {
+    state.masking = d.masking;
+    catchUp();
+    emit("masking", d.masking);
+  },
 };
 
 /** @param {import("./types.js").ServerEvent} msg */
 export function dispatch(msg) {
+  spyEvent(msg);
   const handler = handlers[msg.type];
   if (!handler) return;
   try {

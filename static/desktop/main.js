@@ -11,17 +11,24 @@ import { createSocket } from "./socket.js";
 import { emit, expireWindowsByClock, initStore, now, on, setConnection, state } from "./store.js";
 import { catchUp, markReadIfViewing } from "./sync.js";
 import { initAudio } from "./views/audio.js";
+import { initBoard } from "./views/board.js";
 import { activateNext, initChat } from "./views/chat.js";
 import { initClose } from "./views/close.js";
 import { closePopoversByKey, initComposer } from "./views/composer.js";
+import { initContactCard } from "./views/contact_card.js";
+import { initContacts } from "./views/contacts.js";
 import { initConversations } from "./views/conversations.js";
 import { tick } from "./views/countdowns.js";
 import { initDashboard } from "./views/dashboard.js";
+import { initList } from "./views/list.js";
 import { hideNoteFormByKey, initNotes } from "./views/notes.js";
+import { initNewConversation } from "./views/new_conversation.js";
 import { initOffers } from "./views/offers.js";
+import { initSpy } from "./views/spy.js";
 import { initTimeline } from "./views/timeline.js";
 import { initToasts } from "./views/toasts.js";
 import { initTransfer } from "./views/transfer.js";
+import { initWaiting } from "./views/waiting.js";
 import { initWindow } from "./views/window.js";
 
 /** @type {import("./types.js").Bootstrap} */
@@ -42,6 +49,9 @@ initClose();
 initChat();
 initConversations();
 initOffers();
+initContacts();
+initContactCard();
+initNewConversation();
 
 on("viewing", (opts) => markReadIfViewing(opts && opts.force));
 // After the chat view has restored the conversation on screen: tests wait for this mark.
@@ -70,6 +80,16 @@ setInterval(() => {
 }, 1000);
 
 const socket = createSocket(boot.ws_url, { onOpen: catchUp, onEvent: dispatch, onState: setConnection });
+// Supervision (D10, S1-S3, B7, X2): the list, the board, the read-only spy and the waiting list.
+initSpy((msg) => {
+  const ws = socket.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+  ws.send(JSON.stringify(msg));
+  return true;
+});
+initList();
+initBoard();
+initWaiting();
 socket.connect();
 
 // Tests close the socket through this hook to check that nothing is lost on reconnect.

@@ -18,7 +18,8 @@
  *
  * What views listen to:
  * @typedef {"tabs" | "incoming" | "chat" | "timeline" | "window" | "transfer" | "queue" | "presence"
- *   | "connection" | "toast" | "chime" | "removed" | "activate" | "viewing" | "synced"} Topic
+ *   | "connection" | "toast" | "chime" | "removed" | "activate" | "viewing" | "synced"
+ *   | "contact" | "masking" | "new-conversation" | "board" | "spy"} Topic
  */
 
 /** @type {Map<Topic, Set<(payload?: any) => void>>} */
@@ -43,6 +44,8 @@ export function emit(topic, payload) {
 
 export const state = {
   me: /** @type {Me} */ ({}),
+  /** B5: the masking level the server applies to what I see (``settings.masking`` keeps it current). */
+  masking: "none",
   settings: /** @type {import("./types.js").Settings} */ ({}),
   rules: /** @type {import("./types.js").Rules} */ ({ message_status_rank: {}, text_max_length: 0 }),
   /** @type {Map<number, QueueInfo>} */
@@ -77,6 +80,12 @@ export const state = {
   chimes: 0,
   catchUps: 0,
   pageHidden: false,
+  /** @type {{id: number, name: string}[]} the accounts of my queues (all for supervisors) */
+  accounts: [],
+  /** @type {any} B7: the latest board/ object (supervisors) */
+  board: null,
+  /** @type {{id: number, interaction: any, messages: Map<number, Message>, notes: Map<number, Note>} | null} S1: the conversation watched read-only */
+  spy: null,
 };
 
 /** @param {Bootstrap} boot */
@@ -86,6 +95,7 @@ export function initStore(boot) {
   state.rules = boot.rules;
   state.queues = new Map(boot.queues.map((q) => [q.id, q]));
   state.skew = Date.parse(boot.server_time) - Date.now() || 0;
+  state.accounts = boot.accounts || [];
 }
 
 /** The server's time, as well as this page can tell. */
@@ -483,4 +493,60 @@ export function cannedAnswers() {
   const all = [];
   for (const q of state.queues.values()) all.push(...(q.canned_answers || []));
   return all;
+}
+
+// ----- supervision: the board (B7) and a conversation watched read-only (S1) ----------------------
+/** @param {any} board the board/ object */
+export function setBoard(board) {
+  state.board = board;
+  emit("board");
+}
+
+/**
+ * Start (or stop, with null) following one conversation read-only.
+ * @param {number | null} id
+ * @param {any} [interaction]
+ */
+export function setSpy(id, interaction) {
+  state.spy = id === null ? null : { id, interaction: interaction || null, messages: new Map(), notes: new Map() };
+  emit("spy");
+}
+
+/**
+ * What REST says the watched conversation holds.
+ * @param {any} interaction
+ * @param {Message[]} messages
+ * @param {Note[]} notes
+ */
+export function setSpyTimeline(interaction, messages, notes) {
+  const spy = state.spy;
+  if (!spy || spy.id !== interaction.id) return;
+  spy.interaction = interaction;
+  for (const m of messages) spy.messages.set(m.id, Object.assign(spy.messages.get(m.id) || {}, m));
+  for (const n of notes) spy.notes.set(n.id, n);
+  emit("spy");
+}
+
+/**
+ * A live event about the watched conversation (the server sends a watcher the owner's events).
+ * @param {import("./types.js").ServerEvent} msg
+ */
+export function spyEvent(msg) {
+  const spy = state.spy;
+  const d = /** @type {any} */ (msg.data || {});
+  if (!spy) return;
+  const about = d.interaction_id ?? (d.interaction && d.interaction.id);
+  if (about !== spy.id) return;
+  if (msg.type === "message.created" || msg.type === "message.updated") {
+    spy.messages.set(d.message.id, Object.assign(spy.messages.get(d.message.id) || {}, d.message));
+  } else if (msg.type === "message.status") {
+    const m = spy.messages.get(d.message_id);
+    if (!m) return;
+    Object.assign(m, { status: d.status, error_code: d.error_code, error_message: d.error_message });
+  } else if (msg.type === "note.created") {
+    spy.notes.set(d.note.id, d.note);
+  } else if (msg.type.startsWith("interaction.") && d.interaction) {
+    spy.interaction = d.interaction;
+  } else return;
+  emit("spy");
 }

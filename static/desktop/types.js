@@ -104,12 +104,14 @@
  * @property {string} role
  * @property {"online" | "paused" | "offline"} presence
  * @property {boolean} is_supervisor
+ * @property {boolean} [can_download_transcripts] D10: may download PDF transcripts
  *
  * @typedef {object} Bootstrap the desktop-bootstrap JSON the page is served with
  * @property {Me} user
  * @property {Settings} settings
  * @property {Rules} rules
  * @property {QueueInfo[]} queues
+ * @property {{id: number, name: string}[]} [accounts] the accounts of my queues (D10's filter)
  * @property {string} ws_url
  * @property {string} api_base
  * @property {string} server_time

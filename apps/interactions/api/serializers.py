@@ -1,8 +1,9 @@
 """Interaction, message and note objects, exactly as CONTRACT.md shapes them.
 
 The websocket events reuse these as ``Serializer(obj, context={"request": None}).data``, so
-nothing here may need a request: absolute URLs fall back to ``settings.PUBLIC_BASE_URL`` and
-masking applies only to a requesting user.
+nothing here may need a request: absolute URLs fall back to ``settings.PUBLIC_BASE_URL``. Customer
+fields are masked here, once (B5, ``apps.core.masking``): for the request's user, or for the level an
+event passes as ``context["masking"]``.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.masking import NONE, mask_name, mask_phone, masking_level_for
+from apps.core.masking import MaskedFieldsMixin, mask_payload_keys
 from apps.interactions.models import Interaction, InteractionEvent, Message, Note
 from apps.interactions.selectors import offer_preview
 from apps.providers.types import MessageKind
@@ -40,17 +41,18 @@ class DirectionField(serializers.CharField):
     """Documented inline: the same in/out choices as a message's ``direction``, one enum name."""
 
 
-class InteractionSerializer(serializers.ModelSerializer):
+class InteractionSerializer(MaskedFieldsMixin, serializers.ModelSerializer):
+    masked_fields = {"customer_phone": "phone", "customer_name": "name"}
+
     last_message_direction = DirectionField(read_only=True)
     tags = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    customer_phone = serializers.SerializerMethodField()
-    customer_name = serializers.SerializerMethodField()
     account_name = serializers.SerializerMethodField()
     queue_name = serializers.SerializerMethodField()
     owner_name = serializers.SerializerMethodField()
     first_agent_name = serializers.SerializerMethodField()
     disposition_name = serializers.SerializerMethodField()
     window_open = serializers.SerializerMethodField()
+    unmanaged_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Interaction
@@ -81,24 +83,9 @@ class InteractionSerializer(serializers.ModelSerializer):
             "disposition_name",
             "accepted_at",
             "window_open",
+            "unmanaged_count",
         ]
         read_only_fields = fields
-
-    def _masking_level(self) -> str:
-        # Cached on the root context: one settings read per response, not one per row.
-        context = self.context
-        if "_masking_level" not in context:
-            request = context.get("request")
-            context["_masking_level"] = masking_level_for(getattr(request, "user", None)) if request else NONE
-        return context["_masking_level"]
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_customer_phone(self, obj: Interaction) -> str:
-        return mask_phone(obj.customer_phone, self._masking_level())
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_customer_name(self, obj: Interaction) -> str:
-        return mask_name(obj.customer_name, self._masking_level())
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_account_name(self, obj: Interaction) -> str:
@@ -123,6 +110,16 @@ class InteractionSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_window_open(self, obj: Interaction) -> bool:
         return obj.window_open()
+
+    @extend_schema_field(
+        {
+            "type": "integer",
+            "nullable": True,
+            "description": "In lists: later interactions of the same customer that no agent has taken yet.",
+        }
+    )
+    def get_unmanaged_count(self, obj: Interaction) -> int | None:
+        return getattr(obj, "unmanaged_count", None)
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -200,7 +197,7 @@ class NoteSerializer(serializers.ModelSerializer):
         return _display_name(obj.author)
 
 
-class InteractionEventSerializer(serializers.ModelSerializer):
+class InteractionEventSerializer(MaskedFieldsMixin, serializers.ModelSerializer):
     interaction_id = serializers.IntegerField(read_only=True)
     actor_name = serializers.SerializerMethodField()
 
@@ -208,6 +205,11 @@ class InteractionEventSerializer(serializers.ModelSerializer):
         model = InteractionEvent
         fields = ["id", "interaction_id", "kind", "actor", "actor_name", "data", "created_at"]
         read_only_fields = fields
+
+    @classmethod
+    def mask_data(cls, data: dict, level: str) -> dict:
+        # A history line's free-form data may name the customer (``created`` records the number).
+        return {**data, "data": mask_payload_keys(data.get("data"), level)}
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_actor_name(self, obj: InteractionEvent) -> str | None:
@@ -223,6 +225,13 @@ class SendFileSerializer(serializers.Serializer):
     file = serializers.FileField()
     text = serializers.CharField(required=False, allow_blank=True, help_text="Caption.")
     voice = serializers.BooleanField(required=False, help_text="The file is a voice recording.")
+
+
+class InteractionPatchSerializer(serializers.Serializer):
+    """``PATCH interactions/{id}/``: the owner or a supervisor sets its tags or its contact."""
+
+    tags = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=200)
+    contact = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
 
 
 class NoteTextSerializer(serializers.Serializer):

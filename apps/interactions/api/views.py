@@ -3,6 +3,7 @@ to ``InteractionViewSet`` with ``@action`` and call the interaction services."""
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,19 +14,30 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import FilterBackend, FilterSet
+from apps.contacts.models import Tag
+from apps.core.api import FilterBackend, FilterSet, IdsFilter
 from apps.core.api_views import AnyContentNegotiation
+from apps.core.masking import NONE, MaskedSearchFilter, masked_phone_q, masking_level_for
 from apps.core.media import file_response
 from apps.core.phones import normalize_phone
 from apps.interactions import services
 from apps.interactions.models import Interaction, InteractionOffer
-from apps.interactions.selectors import interaction_list_for, message_list_for
+from apps.interactions.selectors import (
+    interaction_list_for,
+    interactions_search,
+    interactions_with_tags,
+    interactions_with_text,
+    message_list_for,
+    note_list_for,
+    with_unmanaged_counts,
+)
 from apps.interactions.transcripts import transcript_pdf
 from apps.transfers.api.serializers import TransferSerializer
 from apps.transfers.services import transfer_request
 
 from .serializers import (
     CloseSerializer,
+    InteractionPatchSerializer,
     InteractionEventSerializer,
     InteractionSerializer,
     MessageSerializer,
@@ -43,13 +55,45 @@ class InteractionFilter(FilterSet):
     started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
     unread = django_filters.BooleanFilter(method="filter_unread")
-    tags = django_filters.NumberFilter(field_name="tags")
+    # D10 list filters (apps.interactions.selectors): several tags must all match; ``q`` is the one
+    # search box (name, number, message text); ``text`` the advanced search over message text.
+    tags = IdsFilter(method="filter_tags", queryset=Tag.objects.all(), help_text="Repeatable: all must match.")
+    closed = django_filters.BooleanFilter(method="filter_closed", help_text="true: closed only; false: waiting or open.")
+    q = django_filters.CharFilter(method="filter_q", help_text="The customer's name or number, or words of a message.")
+    text = django_filters.CharFilter(method="filter_text", help_text="Words of a message.")
+    customer_name = django_filters.CharFilter(method="filter_customer_name")
+    direction = django_filters.ChoiceFilter(field_name="last_message_direction", choices=Interaction.Direction.choices)
 
     class Meta:
         model = Interaction
-        fields = ["account", "queue", "status", "owner", "first_agent", "contact", "origin"]
+        fields = ["account", "queue", "status", "owner", "first_agent", "contact", "origin", "disposition"]
+
+    def filter_tags(self, queryset, name, value):
+        return interactions_with_tags(queryset, [tag.pk for tag in value or ()])
+
+    def filter_closed(self, queryset, name, value):
+        if value is None:
+            return queryset
+        closed = Q(status=Interaction.Status.CLOSED)
+        return queryset.filter(closed) if value else queryset.exclude(closed)
+
+    def filter_q(self, queryset, name, value):
+        return interactions_search(queryset, value, clear=masking_level_for(self.request.user) == NONE)
+
+    def filter_text(self, queryset, name, value):
+        return interactions_with_text(queryset, value)
+
+    def filter_customer_name(self, queryset, name, value):
+        # B5: a masked agent may not test a guess of a hidden name (apps.core.masking).
+        if masking_level_for(self.request.user) != NONE:
+            return queryset.none()
+        return queryset.filter(customer_name__icontains=value)
 
     def filter_customer_phone(self, queryset, name, value):
+        # B5: a masked agent matches only the digits the mask shows (apps.core.masking).
+        level = masking_level_for(self.request.user)
+        if level != NONE:
+            return queryset.filter(masked_phone_q("customer_phone", value, level))
         raw = (value or "").strip()
         # An unencoded "+" in a query string arrives as a space.
         if raw and raw[0].isdigit():
@@ -85,14 +129,24 @@ class InteractionViewSet(
     for agents. Anything else is a 404."""
 
     serializer_class = InteractionSerializer
-    filter_backends = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = [FilterBackend, MaskedSearchFilter, filters.OrderingFilter]
     filterset_class = InteractionFilter
     search_fields = ["customer_phone", "customer_name", "contact__first_name", "contact__last_name"]
+    # What a masked agent's search may not compare in clear (B5, apps.core.masking).
+    masked_search_fields = {
+        "customer_phone": "phone",
+        "customer_name": "name",
+        "contact__first_name": "name",
+        "contact__last_name": "name",
+    }
     ordering_fields = ["started_at", "last_message_at", "closed_at", "id", "unread_count", "status"]
     ordering = ["-last_message_at", "-id"]
 
     def get_queryset(self):
-        return interaction_list_for(self.request.user)
+        queryset = interaction_list_for(self.request.user)
+        if self.action == "list":
+            queryset = with_unmanaged_counts(queryset)
+        return queryset
 
     def get_interaction(self) -> Interaction:
         """The URL's interaction if the caller may see it (for actions on one interaction)."""
@@ -152,8 +206,24 @@ class InteractionViewSet(
                 interaction_id=interaction.pk, user=request.user, text=body.validated_data.get("text") or ""
             )
             return Response(NoteSerializer(note, context=self.get_serializer_context()).data, status=201)
-        queryset = interaction.notes.select_related("author").order_by("created_at", "id")
+        queryset = note_list_for(request.user, interaction).order_by("created_at", "id")
         return self._paginated(queryset, NoteSerializer)
+
+    @extend_schema(request=InteractionPatchSerializer, responses={200: InteractionSerializer})
+    def partial_update(self, request, pk=None):
+        """Set the interaction's `tags` or link it to a `contact` (owner or supervisor; the contact's
+        list must be one the caller may view, else 403 `no_list_permission`)."""
+        body = InteractionPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        if "tags" in changes:
+            changes["tag_ids"] = changes.pop("tags")
+        if "contact" in changes:
+            changes["contact_id"] = changes.pop("contact")
+        interaction = services.interaction_set_contact_and_tags(
+            interaction_id=self.get_interaction().pk, user=request.user, **changes
+        )
+        return self._interaction_response(interaction)
 
     def _interaction_response(self, interaction: Interaction, status: int = 200) -> Response:
         interaction = interaction_list_for(self.request.user).get(pk=interaction.pk)

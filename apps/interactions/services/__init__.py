@@ -5,6 +5,7 @@
 - ``chat``: read, notes, the agent's messages, recontact, close (D3-D5, D7).
 - ``delivery``: sends as durable work and the provider's status callbacks.
 - ``window``: the 24-hour window (D7).
+- ``outbound``: agent-started conversations, lookup and start (D8).
 
 Every top-level service is one transaction; races are settled inside it with a conditional
 UPDATE (accept) or row locks, and realtime events and work leave only after commit.
@@ -12,6 +13,7 @@ UPDATE (accept) or row locks, and realtime events and work leave only after comm
 from __future__ import annotations
 
 from .chat import interaction_close, interaction_mark_read, interaction_recontact, message_send, note_create
+from .contact import interaction_set_contact_and_tags
 from .common import (
     OPEN_STATES,
     WINDOW,
@@ -38,6 +40,7 @@ from .routing import (
     offers_for_agent,
     offers_withdraw_for_agent,
 )
+from .outbound import interaction_lookup, interaction_start, on_campaign_pending, start_accounts_for
 from .window import recontact_available, window_close, window_open_from_template, windows_expire
 
 __all__ = [
@@ -51,9 +54,12 @@ __all__ = [
     "interaction_accept",
     "interaction_close",
     "interaction_lock_owned",
+    "interaction_lookup",
     "interaction_mark_read",
     "interaction_recontact",
     "interaction_reject",
+    "interaction_start",
+    "interaction_set_contact_and_tags",
     "media_download_failed",
     "message_deliver",
     "message_media_store",
@@ -62,6 +68,7 @@ __all__ = [
     "message_status_apply",
     "note_create",
     "offer_interaction",
+    "on_campaign_pending",
     "offers_expire",
     "offers_for_agent",
     "offers_withdraw_for_agent",
@@ -70,6 +77,7 @@ __all__ = [
     "publish_queue_stats",
     "queue_stats",
     "recontact_available",
+    "start_accounts_for",
     "window_close",
     "window_open_from_template",
     "windows_expire",

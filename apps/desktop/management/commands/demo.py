@@ -1,6 +1,7 @@
 """Idempotent demo data (CONTRACT.md): users, the Support queue, a Sandbox account, contacts, templates."""
 from __future__ import annotations
 
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -60,6 +61,10 @@ class Command(BaseCommand):
         for title, text in CANNED:
             CannedAnswer.objects.get_or_create(queue=support, title=title, defaults={"text": text})
 
+        # The demo's supervisor plays customers in the simulator, as an admin allows it (C1).
+        users["supervisor"].user_permissions.add(
+            Permission.objects.get(content_type__app_label="providers", codename="view_sandboxmessage")
+        )
         customers, _ = ContactList.objects.get_or_create(name="Customers", defaults={"description": "Demo contacts"})
         for username in ("agent1", "agent2", "supervisor"):
             ContactListPermission.objects.get_or_create(
