@@ -10,6 +10,7 @@ import { api, listOf } from "../api.js";
 import { $, h } from "../dom.js";
 import { customerLabel, fmtDay, fmtTime } from "../format.js";
 import { compareItems, notify, notifyError, on, setSpy, setSpyTimeline, state } from "../store.js";
+import { buildNote } from "./timeline.js";
 
 /** @type {HTMLDialogElement} */
 let dialog;
@@ -40,23 +41,6 @@ function messageNode(m) {
   );
 }
 
-/** @param {any} n */
-function noteNode(n) {
-  const supervisor = n.kind === "supervisor";
-  return h(
-    "div",
-    { class: `note note-${supervisor ? "supervisor" : "agent"}`, "data-note-id": n.id, "data-kind": n.kind },
-    h(
-      "div",
-      { class: "note-head" },
-      h("span", { class: "note-label", text: supervisor ? "Supervisor note" : "Internal note" }),
-      h("span", { class: "note-author", text: n.author_name || "" }),
-      h("time", { datetime: n.created_at, text: fmtTime(n.created_at) })
-    ),
-    h("div", { class: "note-text", text: n.text || "" })
-  );
-}
-
 function render() {
   const spy = state.spy;
   if (!dialog || !spy) return;
@@ -68,7 +52,7 @@ function render() {
   /** @type {{at: any, node: HTMLElement}[]} */
   const items = [];
   for (const m of spy.messages.values()) items.push({ at: m, node: messageNode(m) });
-  for (const n of spy.notes.values()) items.push({ at: n, node: noteNode(n) });
+  for (const n of spy.notes.values()) items.push({ at: n, node: buildNote(n) });
   items.sort((a, b) => compareItems(a.at, b.at));
   const timeline = $("#spy-timeline", dialog);
   const stick = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 60;

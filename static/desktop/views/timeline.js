@@ -271,8 +271,8 @@ function buildMessage(m) {
   return node;
 }
 
-/** @param {Note} n */
-function buildNote(n) {
+/** A note in a timeline (the chat's and the supervisor's read-only view alike). @param {Note} n */
+export function buildNote(n) {
   const supervisor = n.kind === "supervisor";
   return h(
     "div",
