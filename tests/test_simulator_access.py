@@ -75,6 +75,9 @@ async def _socket_accepts(user) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_simulator_socket_refuses_who_may_not_use_it(people, settings):
+    # The permission check, not the layer: in-memory, so each asyncio.run() leaves no Redis reader
+    # behind (with REDIS_URL set, the full suite once hung in asyncio.run's task cancellation here).
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     assert asyncio.run(_socket_accepts(people["admin"])) is True
     assert asyncio.run(_socket_accepts(people["agent"])) is False
     settings.INSTANT_SIMULATOR = False
