@@ -33,6 +33,19 @@ def sandbox_cloud_in_process(monkeypatch):
         monkeypatch.setattr(connections[alias], "close_if_unusable_or_obsolete", lambda: None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup, django_db_blocker):
+    """On PostgreSQL, connections closed by threads go back to the pool and stay open: close the
+    pool before pytest-django drops the test database, or the drop finds "other users"."""
+    yield
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+
+
 _FAKE: FakeProvider | None = None
 
 
