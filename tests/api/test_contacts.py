@@ -273,7 +273,7 @@ def test_csv_export_of_a_filtered_view(as_user, sam, list_a, vip):
 
 def test_contact_lists_show_custom_fields_and_can_edit(as_user, alice, ada, list_a):
     rows = as_user(alice).get("/api/v1/contact-lists/").json()
-    rows = rows["results"] if isinstance(rows, dict) else rows
+    rows = rows["results"]
     assert [(r["id"], r["can_edit"]) for r in rows] == [(list_a.pk, True)]
     assert {"key": "tier", "label": "Tier"}.items() <= rows[0]["custom_fields"][-1].items() or any(
         f["key"] == "tier" for f in rows[0]["custom_fields"]

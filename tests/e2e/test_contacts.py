@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 def test_an_agent_searches_edits_and_merges_contacts_and_sees_masking_change_live(new_page, api):
     admin = api("admin", "admin")
     agent_api = api("agent1", "agent1")
-    customers = next(l for l in admin.get("/contact-lists/").json() if l["name"] == "Customers")
+    customers = next(l for l in admin.get("/contact-lists/").json()["results"] if l["name"] == "Customers")
     word = "Zora" + uuid.uuid4().hex[:6]
     keep = admin.post("/contacts/", json={"list": customers["id"], "first_name": word, "last_name": "Keep", "phone": "+15557770001"}).json()
     other = admin.post(
@@ -70,7 +70,7 @@ def test_the_contact_card_edits_the_contact_tags_the_chat_and_shows_earlier_conv
     from tests.e2e.test_desktop import WAIT, a_customer, accept_offer, customer_says, open_desktop, open_simulator
 
     agent_api = api("agent1", "agent1")
-    vip = next(t for t in agent_api.get("/tags/").json() if t["name"] == "VIP")
+    vip = next(t for t in agent_api.get("/tags/").json()["results"] if t["name"] == "VIP")
     desktop = open_desktop(new_page, "agent1")
     sim = open_simulator(new_page)
     phone, name = a_customer()

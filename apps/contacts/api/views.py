@@ -43,7 +43,6 @@ class ContactListViewSet(viewsets.ModelViewSet):
 
     serializer_class = ContactListSerializer
     permission_classes = [IsAdminOrReadOnly]
-    pagination_class = None
 
     def get_queryset(self):
         return selectors.contact_list_list_for(self.request.user).order_by("name")
@@ -300,5 +299,4 @@ class TagViewSet(viewsets.ModelViewSet):
     serializer_class = TagSerializer
     permission_classes = [IsAdminOrReadOnly]
     queryset = Tag.objects.order_by("name")
-    pagination_class = None
 

@@ -98,7 +98,7 @@ async function render(force) {
   shownContact = interaction.contact;
   card.hidden = false;
   try {
-    const [tags, listData] = await Promise.all([loadTags(), api("GET", "contact-lists/")]);
+    const [tags, listData] = await Promise.all([loadTags(), api("GET", "contact-lists/?page_size=500")]);
     lists = listOf(listData);
     if (shown !== interaction.id) return;
     let body;

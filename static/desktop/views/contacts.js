@@ -58,13 +58,13 @@ export function tagChips(ids, tags) {
 
 /** @returns {Promise<Map<number, Tag>>} */
 export async function loadTags() {
-  const data = await api("GET", "tags/");
+  const data = await api("GET", "tags/?page_size=500");
   view.tags = new Map(listOf(data).map((t) => [t.id, t]));
   return view.tags;
 }
 
 async function loadLists() {
-  view.lists = listOf(await api("GET", "contact-lists/"));
+  view.lists = listOf(await api("GET", "contact-lists/?page_size=500"));
   const select = /** @type {HTMLSelectElement} */ ($("#contacts-list-filter"));
   const current = select.value;
   select.replaceChildren(h("option", { value: "", text: "All my lists" }), ...view.lists.map((l) => h("option", { value: l.id, text: l.name })));
