@@ -1,6 +1,6 @@
 """Celery's part in deferred work: wake the runner. The work itself is rows (apps.core.work).
 
-Tasks take ids and are safe to run twice: ``run_work`` claims its jobs with a conditional UPDATE,
+Tasks take job keys and are safe to run twice: ``run_work`` claims its jobs with a conditional UPDATE,
 so a redelivered or duplicated wake-up finds them taken or done. Beat runs ``run_due_work`` and the
 deadline sweep on a short schedule, which is what recovers work whose wake-up was lost or whose
 worker was killed.

@@ -138,7 +138,9 @@ def _due(now: datetime) -> Q:
     return Q(state=Job.State.PENDING, next_attempt_at__lte=now) | Q(state=Job.State.RUNNING, locked_until__lte=now)
 
 
-def _claim(*, now: datetime, keys: list[str] | None = None, limit: int = 20) -> list[Job]:
+def claim_due(*, now: datetime | None = None, keys: list[str] | None = None, limit: int = 20) -> list[Job]:
+    """Claim up to ``limit`` due jobs (``keys``: only those) for this runner; they are ``running`` until done."""
+    now = now or timezone.now()
     token = uuid.uuid4().hex
     lease = now + timedelta(seconds=settings.INSTANT_WORK_LEASE_SECONDS)
     with transaction.atomic():
@@ -155,10 +157,6 @@ def _claim(*, now: datetime, keys: list[str] | None = None, limit: int = 20) -> 
             state=Job.State.RUNNING, locked_until=lease, claim=token, attempts=F("attempts") + 1
         )
         return list(Job.objects.filter(claim=token).order_by("next_attempt_at", "id"))
-
-
-def claim_due(*, now: datetime | None = None, keys: list[str] | None = None, limit: int = 20) -> list[Job]:
-    return _claim(now=now or timezone.now(), keys=keys, limit=limit)
 
 
 def execute(job: Job) -> str:
@@ -224,7 +222,7 @@ def run_due(*, now: datetime | None = None, keys: list[str] | None = None, limit
     """
     ran = 0
     while True:
-        jobs = _claim(now=now or timezone.now(), keys=keys, limit=limit)
+        jobs = claim_due(now=now, keys=keys, limit=limit)
         if not jobs:
             return ran
         for job in jobs:
