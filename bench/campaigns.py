@@ -1,11 +1,19 @@
 """Benchmark: campaign sends on durable work against a local fake provider (B4).
 
-Measures, for each configured rate, the achieved send rate over a window (default 30 s) with
-several runner threads sharing the token bucket, checks that no number got two messages, and
-measures the peak memory of turning a contact list into recipients at two sizes (it must stay
-flat: the list is streamed in batches). Uses a throw-away database: a temporary SQLite file by
-default, or a fresh PostgreSQL database when DATABASE_URL is set (and Redis for the bucket when
-REDIS_URL is set).
+Measures, for each configured rate, the achieved send rate over a window (default 30 s), checks
+that no number got two messages, and measures the peak memory of turning a contact list into
+recipients at two sizes (it must stay flat: the list is streamed in batches).
+
+Two set-ups, each on a throw-away database:
+
+- ``--mode scaled`` (the default when DATABASE_URL is set): a real installation on PostgreSQL +
+  Redis, as README "Scaling out" runs it (one web server, one Celery worker ``--concurrency=2``,
+  one beat; see bench/_scaled.py). This process creates the campaign and launches it; the
+  worker's pump sends, the beat's sweep keeps it asked for, the bucket is in Redis.
+- ``--mode embedded`` (the default otherwise): a temporary SQLite file, with runner threads in this
+  process claiming the work rows as ``make run``'s embedded worker does; the bucket is a row.
+
+The fake Meta runs in this process and counts every send per number.
 
     .venv/bin/python bench/campaigns.py --rates 80 500 --seconds 30 --memory 10000 100000
 """
@@ -25,49 +33,81 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def setup():
+def setup_embedded():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
     os.environ["INSTANT_TASKS"] = "sync"
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
     os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(), "bench.sqlite3"))
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
 
-    if connection.vendor == "postgresql":
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    else:
-        call_command("migrate", verbosity=0)
+    call_command("migrate", verbosity=0)
 
 
-def fake_meta():
-    """The fake Meta Cloud API: answers every template send at once, counting sends per number."""
-    from tests.fakeprovider import start_fake_provider
+def setup_scaled():
+    """A real installation; this process talks to its database and wakes its worker through Redis."""
+    import _scaled
 
-    fake = start_fake_provider()
-    fake.server.socket.listen(1024)  # socketserver's backlog of 5 refuses bursts of new connections
-    sends: Counter = Counter()
-    times: list[float] = []
-    lock = threading.Lock()
-
-    def answer(request, match):
-        to = request.json()["to"]
-        with lock:
-            sends[to] += 1
-            times.append(time.monotonic())
-            n = len(times)
-        return 200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": f"wamid.B{n}"}]}
-
-    fake.route("POST", r"/v23.0/PNID/messages", answer)
-    # The recorder keeps every request; a long run does not need them.
-    fake.requests = _Discard()
-    return fake, sends, times
+    inst = _scaled.start_installation("bench_campaigns", 9)
+    _scaled.setup_django_client(inst)
+    return inst
 
 
-class _Discard(list):
-    def append(self, item) -> None:  # noqa: D401
-        return None
+class FakeMeta:
+    """bench/_fake_meta.py in a process of its own, so the provider never shares a core's GIL with us."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        from tests import processes
+
+        port = processes.free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_fake_meta.py"), str(port)])
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.stats()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stats(self) -> dict:
+        import httpx
+
+        return httpx.get(f"{self.url}/_stats", timeout=5).json()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def ceiling(fake: FakeMeta, seconds: float = 3.0) -> float:
+    """Sends per second the fake provider takes from a bare pooled client, no database: the ceiling."""
+    import httpx
+
+    from apps.campaigns.services.sending import PARALLEL_SENDS
+
+    body = {"messaging_product": "whatsapp", "to": "0", "type": "template", "template": {"name": "promo"}}
+    stop = time.monotonic() + seconds
+    before = fake.stats()["requests"]
+
+    def client():
+        with httpx.Client(base_url=fake.url) as http:
+            while time.monotonic() < stop:
+                http.post("/v23.0/PNID/messages", json=body).raise_for_status()
+
+    pool = [threading.Thread(target=client) for _ in range(PARALLEL_SENDS)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return (fake.stats()["requests"] - before) / seconds
 
 
 def make_campaign(fake_url: str, contacts: int, rate: int | None, tag: str):
@@ -120,7 +160,7 @@ def memory_of_prepare(fake_url: str, contacts: int, tag: str) -> tuple[float, fl
     return peak / 1e6, elapsed
 
 
-def run_rate(fake, sends, times, rate: int, seconds: float, workers: int, tag: str) -> dict:
+def run_rate(fake: FakeMeta, rate: int, seconds: float, workers: int, tag: str, inst=None) -> dict:
     from django.db import close_old_connections, connection
 
     from apps.campaigns import services
@@ -129,12 +169,16 @@ def run_rate(fake, sends, times, rate: int, seconds: float, workers: int, tag: s
 
     contacts = int(rate * (seconds + 10) * 1.2)
     campaign = make_campaign(fake.url, contacts, rate, tag)
-    sends.clear()
-    times.clear()
-    services.campaign_launch(campaign_id=campaign.pk)
-    services.prepare_recipients(campaign_id=campaign.pk)
+    first = fake.stats()
     stop = threading.Event()
     errors: list[str] = []
+    if inst is not None:
+        # The installation's worker prepares and sends; the launch wakes it through Redis.
+        services.campaign_launch(campaign_id=campaign.pk)
+        _wait(lambda: fake.stats()["requests"] > first["requests"], 120)
+        return _measure(campaign, fake, first, rate, seconds, [], errors, stop, inst)
+    services.campaign_launch(campaign_id=campaign.pk)
+    services.prepare_recipients(campaign_id=campaign.pk)
 
     def runner():
         try:
@@ -143,7 +187,7 @@ def run_rate(fake, sends, times, rate: int, seconds: float, workers: int, tag: s
                 for job in jobs:
                     work.execute(job)
                 if not jobs:
-                    time.sleep(0.002)
+                    time.sleep(0.05)  # the embedded runner's idle poll
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(repr(exc))
         finally:
@@ -163,23 +207,42 @@ def run_rate(fake, sends, times, rate: int, seconds: float, workers: int, tag: s
     threads.append(threading.Thread(target=sweeper, daemon=True))
     for thread in threads:
         thread.start()
+    return _measure(campaign, fake, first, rate, seconds, threads, errors, stop, None)
+
+
+def _wait(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("no send started in time")
+        time.sleep(0.05)
+
+
+def _measure(campaign, fake, first, rate, seconds, threads, errors, stop, inst) -> dict:
+    from apps.campaigns.models import Campaign, CampaignRecipient
+
     # Measure a steady window: skip the first second, then count sends over ``seconds``.
     time.sleep(1.0)
-    start_count, t0 = len(times), time.monotonic()
+    start_count, t0 = fake.stats()["requests"], time.monotonic()
     time.sleep(seconds)
-    end_count, t1 = len(times), time.monotonic()
+    end_count, t1 = fake.stats()["requests"], time.monotonic()
     Campaign.objects.filter(pk=campaign.pk, status="running").update(status="paused")
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
+    if inst is not None:
+        time.sleep(2)  # the worker's pump sees the pause within a step and records its last batch
+        inst.check_alive()
     achieved = (end_count - start_count) / (t1 - t0)
-    duplicates = sum(1 for count in sends.values() if count > 1)
+    last = fake.stats()
+    duplicates = last["duplicates"] - first["duplicates"]
     sent_rows = CampaignRecipient.objects.filter(campaign=campaign, status="sent").count()
     return {
         "configured": rate,
         "achieved": round(achieved, 1),
         "deviation_pct": round(100 * (achieved - rate) / rate, 2),
-        "sent_total": len(sends),
+        "sent_total": last["requests"] - first["requests"],
+        "numbers": last["numbers"] - first["numbers"],
         "sent_rows": sent_rows,
         "duplicates": duplicates,
         "errors": errors[:3],
@@ -195,27 +258,53 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=int, nargs="*", default=[80, 500])
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--memory", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--mode", choices=("scaled", "embedded"),
+                        default="scaled" if os.environ.get("DATABASE_URL") else "embedded")
     args = parser.parse_args()
-    setup()
+    inst = setup_scaled() if args.mode == "scaled" else None
+    if inst is None:
+        setup_embedded()
+    try:
+        ok = _run(args, inst)
+    finally:
+        if inst is not None:
+            inst.stop()
+    sys.exit(0 if ok else 1)
+
+
+def _run(args, inst) -> bool:
     import logging
 
-    logging.disable(logging.WARNING)  # NoToken retries are routine here
+    logging.disable(logging.WARNING)
     from django.db import connection
 
-    fake, sends, times = fake_meta()
-    print(f"database: {connection.vendor}; bucket: {'redis' if os.environ.get('REDIS_URL') else 'database'}")
+    fake = FakeMeta()
+    try:
+        return _measure_all(args, inst, fake, connection)
+    finally:
+        fake.stop()
+
+
+def _measure_all(args, inst, fake, connection) -> bool:
+    if inst is not None:
+        import _scaled
+
+        print(f"set-up: {_scaled.describe_servers(_scaled.DEFAULT_SERVER, 1, 2)}; bucket in Redis")
+    else:
+        print(f"set-up: embedded runner, {args.workers} threads; database: {connection.vendor}; bucket: a row")
     for n, size in enumerate(args.memory):
         peak, elapsed = memory_of_prepare(fake.url, size, tag=f"9{n}")
         print(f"prepare {size:>7} recipients: peak {peak:6.1f} MB, {elapsed:5.1f} s")
+    print(f"ceiling: the fake provider takes {ceiling(fake):.0f} sends/s from a bare pooled client (same threads, no database)")
     ok = True
     for n, rate in enumerate(args.rates):
-        result = run_rate(fake, sends, times, rate, args.seconds, args.workers, tag=f"8{n}")
-        within = abs(result["deviation_pct"]) <= 5 and result["duplicates"] == 0
+        result = run_rate(fake, rate, args.seconds, args.workers, tag=f"8{n}", inst=inst)
+        within = abs(result["deviation_pct"]) <= 5 and result["duplicates"] == 0 and result["sent_rows"] == result["sent_total"]
         ok = ok and within
         print(f"rate {rate}/s over {args.seconds:.0f} s: {result} {'OK' if within else 'OUT OF BOUNDS'}")
-    sys.exit(0 if ok else 1)
+    return ok
 
 
 if __name__ == "__main__":

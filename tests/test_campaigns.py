@@ -104,6 +104,19 @@ def launch(campaign, on_commit):
         return services.campaign_launch(campaign_id=campaign.pk)
 
 
+@pytest.fixture
+def one_step(monkeypatch):
+    """Each run of the pump is a single step (one batch), so a test sees a campaign half sent."""
+    from apps.campaigns.services import sending
+
+    monkeypatch.setattr(sending, "SLICE_SECONDS", 0)
+
+
+def set_rate(campaign, rate: int) -> None:
+    """The pump reads the rate afresh every step."""
+    Campaign.objects.filter(pk=campaign.pk).update(rate_per_second=rate)
+
+
 def test_a_campaign_sends_every_recipient_once_and_completes(account, contact_list, provider, on_commit):
     campaign = make_campaign(account, contact_list)
     launch(campaign, on_commit)
@@ -117,7 +130,7 @@ def test_a_campaign_sends_every_recipient_once_and_completes(account, contact_li
     body = next(r.json() for r in provider.fake.requests if r.json()["to"] == "15553000000")
     assert body["template"]["components"] == [{"type": "body", "parameters": [
         {"type": "text", "text": "Ann0"}, {"type": "text", "text": "20%"}]}]
-    # Each recipient's job had the key campaign:<recipient id> and is gone once done.
+    # The campaign's pump (key campaign-send:<id>) is gone once the campaign completed.
     assert not Job.objects.filter(kind=services.SEND_WORK).exists()
 
 
@@ -133,29 +146,31 @@ def test_invalid_numbers_duplicates_and_open_interactions_are_skipped_with_the_r
     assert len(provider.sends()) == 5 and set(provider.sends().values()) == {1}
 
 
-def test_pause_stops_sending_and_resume_finishes_without_duplicates(account, contact_list, provider, on_commit):
-    campaign = make_campaign(account, contact_list)
-    launch(campaign, on_commit)
-    drain(limit=2)
+def test_pause_stops_sending_and_resume_finishes_without_duplicates(account, contact_list, provider, on_commit, one_step):
+    campaign = make_campaign(account, contact_list, rate_per_second=8)
+    launch(campaign, on_commit)  # the pump's first step runs at once: the bucket's burst is 2
     before = len(provider.sends())
-    assert 2 <= before < 6  # the first job due at once may run inline, as a wake-up would
+    assert 1 <= before < 6
+    assert Job.objects.filter(kind=services.SEND_WORK, key=f"campaign-send:{campaign.pk}").exists()
     with on_commit():
         services.campaign_pause(campaign_id=campaign.pk)
-    drain()  # the jobs already asked for find the pause and give their recipients back
+    drain()  # the pump finds the pause at its next step and stops
     assert len(provider.sends()) == before
-    assert CampaignRecipient.objects.filter(campaign=campaign, status="pending", queued=False).count() == 6 - before
+    assert not Job.objects.filter(kind=services.SEND_WORK).exists()
+    assert CampaignRecipient.objects.filter(campaign=campaign, status="pending", send_started_at=None).count() == 6 - before
     with on_commit():
+        services.campaign_update(campaign_id=campaign.pk, rate_per_second=1000)
         services.campaign_resume(campaign_id=campaign.pk)
     drain()
     assert len(provider.sends()) == 6 and set(provider.sends().values()) == {1}
     assert Campaign.objects.get(pk=campaign.pk).status == "completed"
 
 
-def test_cancel_skips_what_was_not_sent(account, contact_list, provider, on_commit):
-    campaign = make_campaign(account, contact_list)
+def test_cancel_skips_what_was_not_sent(account, contact_list, provider, on_commit, one_step):
+    campaign = make_campaign(account, contact_list, rate_per_second=8)
     launch(campaign, on_commit)
-    drain(limit=2)
     before = len(provider.sends())
+    assert 1 <= before < 6
     with on_commit():
         services.campaign_cancel(campaign_id=campaign.pk)
     drain()
@@ -165,26 +180,35 @@ def test_cancel_skips_what_was_not_sent(account, contact_list, provider, on_comm
     assert set(CampaignRecipient.objects.filter(status="skipped").values_list("error_code", flat=True)) == {"cancelled"}
 
 
-def test_a_worker_killed_mid_send_never_sends_twice(account, contact_list, provider, on_commit, monkeypatch):
-    campaign = make_campaign(account, contact_list)
-    launch(campaign, on_commit)
+def test_a_worker_killed_mid_send_never_sends_twice(account, contact_list, provider, on_commit, monkeypatch, one_step):
     from apps.campaigns.services import sending
 
-    real_sent = sending._sent
+    campaign = make_campaign(account, contact_list, rate_per_second=8)
+    real_record = sending._record_sent
 
     def die(*args, **kwargs):
-        raise KeyboardInterrupt("the worker was killed after the provider took the message")
+        raise KeyboardInterrupt("the worker was killed after the provider took the messages")
 
-    monkeypatch.setattr(sending, "_sent", die)
+    monkeypatch.setattr(sending, "_record_sent", die)
     with pytest.raises(KeyboardInterrupt):
-        drain(limit=1)
-    monkeypatch.setattr(sending, "_sent", real_sent)
-    # The killed job is still running; its lease runs out and another runner claims it.
+        launch(campaign, on_commit)
+    monkeypatch.setattr(sending, "_record_sent", real_record)
+    taken = len(provider.sends())
+    assert taken >= 1
+    # The killed pump's row is still running; its lease runs out and another runner claims it. The
+    # recipients it had marked may have reached the customer: never sent again, failed instead.
     assert Job.objects.filter(state="running").count() == 1
+    drain(hours=0)  # within the lease: no runner touches the killed pump's row
+    assert len(provider.sends()) == taken
+    CampaignRecipient.objects.exclude(send_started_at=None).update(
+        send_started_at=timezone.now() - timedelta(seconds=services.PUMP_LEASE_SECONDS + 1)
+    )
+    set_rate(campaign, 1000)
     drain(hours=2)
     assert len(provider.sends()) == 6 and set(provider.sends().values()) == {1}
-    interrupted = CampaignRecipient.objects.get(campaign=campaign, status="failed")
-    assert interrupted.error_code == "interrupted"
+    interrupted = CampaignRecipient.objects.filter(campaign=campaign, status="failed")
+    assert interrupted.count() == taken and {r.error_code for r in interrupted} == {"interrupted"}
+    assert Campaign.objects.get(pk=campaign.pk).status == "completed"
 
 
 def test_a_parameter_count_mismatch_is_refused_before_anything_is_sent(account, contact_list, provider, on_commit):
@@ -240,13 +264,39 @@ def test_a_130429_slows_the_campaign_and_the_send_is_retried_once(account, conta
     assert accepted == 6 and provider.n == 6
 
 
-def test_the_shared_bucket_holds_the_rate(account, contact_list, db):
-    campaign = make_campaign(account, contact_list, rate_per_second=10)
-    now = timezone.now()
-    granted = sum(1 for _ in range(50) if services.take_token(campaign, now) == 0)
-    assert granted <= 2  # one to start, at most one more in the few milliseconds the loop took
-    wait = services.take_token(campaign, now)
-    assert 0 < wait <= 0.1
+def test_the_database_bucket_holds_the_rate(db):
+    from apps.campaigns.services import rate
+
+    granted, wait = rate._db_take("test:bucket", 10.0, 1.0, 50)
+    assert granted == 1 and wait == 0  # a full bucket: its burst
+    granted, wait = rate._db_take("test:bucket", 10.0, 1.0, 50)
+    assert granted == 0 and 0 < wait <= 0.1
+
+
+def test_the_redis_bucket_holds_the_rate():
+    import os
+    import uuid
+
+    from apps.campaigns.services import rate
+    from tests import processes
+
+    if not os.environ.get("REDIS_URL"):
+        processes.unavailable("needs Redis (set REDIS_URL)")
+    key = f"test:{uuid.uuid4().hex}"
+    granted, wait = rate._redis_take(key, 100.0, 10.0, 50)
+    assert granted == 10 and wait == 0
+    granted, wait = rate._redis_take(key, 100.0, 10.0, 50)
+    assert granted <= 1  # at most the token refilled in the instant between the two calls
+    if not granted:
+        assert 0 < wait <= 0.01
+
+
+def test_a_campaign_keeps_to_its_rate_in_steps(account, contact_list, provider, on_commit, one_step, settings):
+    settings.REDIS_URL = None  # the database bucket: a fresh row per campaign
+    campaign = make_campaign(account, contact_list, rate_per_second=8)
+    launch(campaign, on_commit)
+    # One step of an 8/s campaign sends at most a quarter of a second's worth: two messages.
+    assert len(provider.sends()) == 2
 
 
 def test_status_callbacks_move_recipients_and_replies_link_the_interaction(client, account, contact_list, provider, on_commit):
@@ -286,12 +336,13 @@ def test_status_callbacks_move_recipients_and_replies_link_the_interaction(clien
     }
 
 
-def test_a_pending_campaign_message_blocks_an_agent_start(account, contact_list, provider, on_commit):
+def test_a_pending_campaign_message_blocks_an_agent_start(account, contact_list, provider, on_commit, one_step):
     from apps.interactions.services.outbound import _campaign_pending
 
-    campaign = make_campaign(account, contact_list)
+    campaign = make_campaign(account, contact_list, rate_per_second=8)
     launch(campaign, on_commit)
     assert _campaign_pending(account, "+15553000003") is True
+    set_rate(campaign, 1000)
     drain()
     assert _campaign_pending(account, "+15553000003") is False
 
@@ -300,7 +351,7 @@ def test_progress_is_published_to_admins_and_supervisors(account, contact_list, 
     from apps.core import realtime
 
     sent = []
-    monkeypatch.setattr(realtime, "send_now", lambda groups, event: sent.append((groups, event)))
+    monkeypatch.setattr(realtime, "deliver", lambda items: sent.extend(items))
     with django_capture_on_commit_callbacks(execute=True):
         campaign = make_campaign(account, contact_list)
     groups, event = sent[-1]

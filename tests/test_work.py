@@ -146,3 +146,28 @@ def test_the_admin_lists_failed_work_and_retries_it(client, on_commit):
         response = client.post("/admin/core/job/", {"action": "retry", "_selected_action": [job.pk]})
     assert response.status_code == 302
     assert calls == [{}] and not Job.objects.exists()
+
+
+def test_a_handler_that_asks_again_keeps_its_row_for_the_next_slice(on_commit):
+    slices: list[int] = []
+
+    def pump(args: dict) -> float | None:
+        slices.append(len(slices))
+        return 5.0 if len(slices) < 3 else None
+
+    work.register("test.pump", pump, max_attempts=1, lease_seconds=30)
+    try:
+        with on_commit():
+            work.enqueue("test.pump", key="pump1")
+        job = Job.objects.get(key="pump1")
+        # Asked again in 5 s, with fresh attempts: a kind of one attempt still runs slice after slice.
+        assert job.state == "pending" and job.attempts == 0 and job.next_attempt_at > timezone.now()
+        [claimed] = work.claim_due(now=later(10))
+        # A short-lease kind: a killed runner's slice is taken up again after 30 s, not the default.
+        assert claimed.locked_until <= later(10) + timedelta(seconds=31)
+        assert work.execute(claimed) == "again"
+        [claimed] = work.claim_due(now=later(20))
+        assert work.execute(claimed) == "done"
+        assert slices == [0, 1, 2] and not Job.objects.filter(key="pump1").exists()
+    finally:
+        work._kinds.pop("test.pump", None)

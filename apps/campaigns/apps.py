@@ -14,9 +14,9 @@ class CampaignsConfig(AppConfig):
         from . import services
 
         work.register(services.PREPARE_WORK, services.prepare_work, max_attempts=20)
-        # Permanence is the handler's to decide (a recipient counts its own provider attempts); a
-        # missing token or a paused campaign only puts the job back, however often that happens.
-        work.register(services.SEND_WORK, services.send_work, max_attempts=1_000_000, on_failure=services.send_work_failed)
+        # The pump: each recipient counts its own provider attempts; the pump's attempts count only
+        # its own crashes (a database away, say), and start afresh with every slice.
+        work.register(services.SEND_WORK, services.send_work, max_attempts=50, lease_seconds=services.PUMP_LEASE_SECONDS)
         work.register_sweeper("campaigns", services.campaigns_sweep)
         delivery.on_status(services.recipient_status_apply)
         inbound.on_opened(services.recipient_reply_link)

@@ -71,7 +71,6 @@ class CampaignRecipient(models.Model):
     # Set before the provider is called: a row with it but no provider id was interrupted mid-send,
     # and is never sent again (no provider takes an idempotency key, so a resend could duplicate).
     send_started_at = models.DateTimeField(null=True, blank=True)
-    queued = models.BooleanField(default=False, help_text="A send job exists for it.")
     attempts = models.PositiveSmallIntegerField(default=0)
     provider_message_id = models.CharField(max_length=160, blank=True)
     message = models.ForeignKey(
@@ -94,7 +93,6 @@ class CampaignRecipient(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status"]),
-            models.Index(fields=["campaign", "queued", "status"]),
             models.Index(fields=["provider_message_id"]),
             models.Index(fields=["phone", "status"]),
         ]

@@ -30,14 +30,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .models import Job
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict], None]
+# A handler returns None when its work is done, or a number of seconds: "ask me again then". A long
+# pump (a campaign's sends) runs in slices that way, each slice a fresh claim of the same row.
+Handler = Callable[[dict], "float | None"]
 FailureHandler = Callable[[dict, BaseException], None]
 RetryHandler = Callable[[dict], None]
 
@@ -49,6 +51,7 @@ class WorkKind:
     max_attempts: int
     on_failure: FailureHandler | None = None
     on_retry: RetryHandler | None = None
+    lease_seconds: float | None = None
 
 
 _kinds: dict[str, WorkKind] = {}
@@ -61,14 +64,18 @@ def register(
     max_attempts: int = 8,
     on_failure: FailureHandler | None = None,
     on_retry: RetryHandler | None = None,
+    lease_seconds: float | None = None,
 ) -> None:
     """Declare a kind of work (from an ``AppConfig.ready()``).
 
     ``on_failure(args, exc)`` marks the domain row when the work fails for good; ``on_retry(args)``
     undoes that mark when an admin retries it, so the handler finds its row to do again.
+    ``lease_seconds`` shortens the claim of a kind whose runs are short slices, so the work of a
+    killed runner is taken up again sooner than ``INSTANT_WORK_LEASE_SECONDS``.
     """
     _kinds[name] = WorkKind(
-        name=name, handler=handler, max_attempts=max_attempts, on_failure=on_failure, on_retry=on_retry
+        name=name, handler=handler, max_attempts=max_attempts, on_failure=on_failure, on_retry=on_retry,
+        lease_seconds=lease_seconds,
     )
 
 
@@ -154,18 +161,24 @@ def claim_due(*, now: datetime | None = None, keys: list[str] | None = None, lim
             return []
         # The conditional UPDATE settles the race where row locks do not exist (SQLite).
         Job.objects.filter(_due(now), pk__in=picked).update(
-            state=Job.State.RUNNING, locked_until=lease, claim=token, attempts=F("attempts") + 1
+            state=Job.State.RUNNING, locked_until=_lease_of(now, lease), claim=token, attempts=F("attempts") + 1
         )
         return list(Job.objects.filter(claim=token).order_by("next_attempt_at", "id"))
 
 
+def _lease_of(now: datetime, default: datetime):
+    short = [When(kind=k.name, then=Value(now + timedelta(seconds=k.lease_seconds)))
+             for k in _kinds.values() if k.lease_seconds]
+    return Case(*short, default=Value(default), output_field=Job._meta.get_field("locked_until")) if short else default
+
+
 def execute(job: Job) -> str:
-    """Run one claimed job and record the outcome; returns ``done``, ``retry`` or ``failed``."""
+    """Run one claimed job and record the outcome; returns ``done``, ``again``, ``retry`` or ``failed``."""
     kind = _kinds.get(job.kind)
     if kind is None:
         return _fail(job, RuntimeError(f"unknown work kind {job.kind!r}"), None)
     try:
-        kind.handler(dict(job.args))
+        again = kind.handler(dict(job.args))
     except Exception as exc:  # every exception is retried or recorded, never lost
         permanent = bool(getattr(exc, "permanent", False))
         if permanent or job.attempts >= kind.max_attempts:
@@ -181,6 +194,22 @@ def execute(job: Job) -> str:
             claim="",
         )
         return "retry"
+    if again is not None:
+        # The next slice of the same work: a fresh start for its attempts, due after ``again``.
+        _finish(
+            job,
+            state=Job.State.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now() + timedelta(seconds=max(0.0, float(again))),
+            last_error="",
+            locked_until=None,
+            claim="",
+        )
+        # In sync mode (tests) the caller drives the next slice: waking inline would run a whole
+        # campaign inside one call.
+        if again <= 0 and settings.INSTANT_TASKS != "sync":
+            _wake([job.key])
+        return "again"
     # Done rows are removed: the domain row (event, message) says what happened, and the table
     # stays as small as the work in flight.
     Job.objects.filter(pk=job.pk, claim=job.claim).delete()

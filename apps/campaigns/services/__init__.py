@@ -7,17 +7,17 @@ How a campaign runs, and why it never sends a recipient twice:
   ``BATCH`` contacts, each batch one transaction, resumed after ``prepared_up_to`` if a worker
   dies, so memory stays flat on any list. Invalid numbers, duplicates and customers with an open
   interaction are stored as ``skipped`` with the reason.
-- Recipients are fed to the runner as one job each (``campaigns.send``, key
-  ``campaign:<recipient id>``), a few seconds ahead of the rate (``FEED_AHEAD_SECONDS``), by
-  the feed after preparation, on resume and by the sweep; so a paused campaign leaves at most a
-  few seconds of jobs behind, and each of them finds the pause and gives its recipient back.
-- A send takes a token from a bucket shared by every worker (Redis when ``REDIS_URL`` is set,
-  else a database row) at ``rate_per_second``; with no token the job raises ``NoToken`` with
-  ``retry_after`` and the runner runs it again then. A 429 or Meta's 130429 halves the
-  campaign's rate (recovering over a minute) and puts the send back the same way.
-- Before the provider is called the recipient is marked (``send_started_at``) in its own
-  transaction, guarded by ``status = pending``. A job that finds the mark without a provider id
-  was interrupted mid-send (a killed worker, a timeout): it is failed, never sent again. Only
+- A running, prepared campaign has one pump: a durable work row ``campaigns.send`` (key
+  ``campaign-send:<id>``), asked for after preparation, on resume and by the sweep every second
+  (asking twice is harmless). It runs in one-second slices, each a fresh claim of the row, and
+  reads the campaign every step (1/20 s), so a pause stops it within a step.
+- Each step takes the tokens a bucket shared by every worker grants (Redis when ``REDIS_URL`` is
+  set, else a database row) at ``rate_per_second``, marks that many recipients, sends them side by
+  side and records the answers in one UPDATE. A 429 or Meta's 130429 halves the campaign's rate
+  (recovering over a minute), gives the recipient back and pauses the pump for ``retry_after``.
+- Before the provider is called the recipients are marked (``send_started_at``) in their own
+  transaction, guarded by ``status = pending``. A mark without a provider id after the pump's
+  lease was a send interrupted mid-way (a killed worker): it is failed, never sent again. Only
   answers that say the provider did not take the message (429, 5xx, no connection) are retried.
 
 The use cases live one module per concern: ``lifecycle`` (the admin's actions), ``recipients``,
@@ -29,7 +29,7 @@ from .common import (  # noqa: F401
     PREPARE_WORK,
     SEND_WORK,
     BATCH,
-    FEED_AHEAD_SECONDS,
+    PUMP_LEASE_SECONDS,
     MAX_SEND_ATTEMPTS,
     PROGRESS_EVERY,
     REPLY_WITHIN,
@@ -38,7 +38,6 @@ from .common import (  # noqa: F401
     AMBIGUOUS_CODES,
     LIVE,
     RANK,
-    NoToken,
 )
 from .lifecycle import (  # noqa: F401
     _EDITABLE,
@@ -51,30 +50,19 @@ from .lifecycle import (  # noqa: F401
     campaign_cancel,
 )
 from .recipients import (  # noqa: F401
-    _start,
     prepare_recipients,
-    _store_batch,
-    _skip,
     feed,
     campaigns_sweep,
     prepare_work,
 )
 from .sending import (  # noqa: F401
-    recipient_send,
-    _SharedTransport,
-    _transport,
-    _sent,
-    _send_failed,
-    _fail,
+    pump,
     send_work,
-    send_work_failed,
 )
 from .rate import (  # noqa: F401
     effective_throttle,
     slow_down,
-    take_token,
-    _db_take,
-    _redis_take,
+    take_tokens,
 )
 from .feedback import (  # noqa: F401
     recipient_status_apply,

@@ -23,7 +23,9 @@ SEND_WORK = "campaigns.send"
 BATCH = 1000
 
 
-FEED_AHEAD_SECONDS = 10
+# The pump's claim on its row: longer than a slice (a second) plus the slowest provider answer, so
+# a live pump never loses its row; a killed one's campaign resumes after it.
+PUMP_LEASE_SECONDS = 60
 
 
 MAX_SEND_ATTEMPTS = 5
@@ -51,12 +53,3 @@ LIVE = (Campaign.Status.SCHEDULED, Campaign.Status.RUNNING, Campaign.Status.PAUS
 
 RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 
-
-class NoToken(Exception):
-    """The campaign's rate is used up for now: the runner puts the job back after ``retry_after``."""
-
-    permanent = False
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limit: next token in {retry_after:.3f}s")
-        self.retry_after = retry_after

@@ -98,8 +98,7 @@ def campaign_resume(*, campaign_id: int) -> Campaign:
             campaign.save(update_fields=["status"])
         else:
             _start(campaign, now)
-            if campaign.prepared:
-                feed(campaign, now=now)
+            feed(campaign)
         publish_progress(campaign, force=True)
         return campaign
 

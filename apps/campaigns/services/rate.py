@@ -35,38 +35,35 @@ def slow_down(campaign: Campaign) -> None:
     log.warning("campaign %s: the provider is throttling, rate now x%.2f", campaign.pk, locked.throttle)
 
 
-def take_token(campaign: Campaign, now: datetime) -> float:
-    """0 when a send may go now, else the seconds until the next token (shared by every worker)."""
-    fresh = Campaign.objects.filter(pk=campaign.pk).values("rate_per_second", "throttle", "throttled_at").first() or {}
-    campaign.throttle = fresh.get("throttle", campaign.throttle)
-    campaign.throttled_at = fresh.get("throttled_at", campaign.throttled_at)
+def take_tokens(campaign: Campaign, want: int, now: datetime) -> tuple[int, float]:
+    """Up to ``want`` sends allowed now, from the bucket every worker shares, and, when none is,
+    the seconds until the next token. ``campaign`` is read afresh by the caller (rate, throttle)."""
     rate = rate_of(campaign) * effective_throttle(campaign, now)
-    # A tenth of a second of burst: enough to absorb the runner's claiming jitter, too little to
-    # exceed the provider's per-second limit.
-    capacity = max(1.0, rate / 10)
+    # A quarter of a second of burst: enough to absorb the pump's step jitter (a step that took
+    # longer finds its tokens waiting), too little to exceed the provider's per-second limit.
+    capacity = max(1.0, rate / 4)
     key = f"campaign:{campaign.pk}"
     if settings.REDIS_URL:
-        return _redis_take(key, rate, capacity)
-    return _db_take(key, rate, capacity)
+        return _redis_take(key, rate, capacity, want)
+    return _db_take(key, rate, capacity, want)
 
 
-def _db_take(key: str, rate: float, capacity: float) -> float:
+def _db_take(key: str, rate: float, capacity: float, want: int) -> tuple[int, float]:
     with transaction.atomic():
         bucket = TokenBucket.objects.select_for_update().filter(key=key).first()
         clock = time.time()
         if bucket is None:
             try:
                 with transaction.atomic():
-                    TokenBucket.objects.create(key=key, tokens=0.0, updated=clock)
-                return 0.0
+                    TokenBucket.objects.create(key=key, tokens=capacity, updated=clock)
             except IntegrityError:
-                bucket = TokenBucket.objects.select_for_update().get(key=key)
+                pass
+            bucket = TokenBucket.objects.select_for_update().get(key=key)
         tokens = min(capacity, bucket.tokens + max(0.0, clock - bucket.updated) * rate)
-        if tokens >= 1:
-            TokenBucket.objects.filter(pk=bucket.pk).update(tokens=tokens - 1, updated=clock)
-            return 0.0
+        granted = max(0, min(want, int(tokens)))
+        tokens -= granted
         TokenBucket.objects.filter(pk=bucket.pk).update(tokens=tokens, updated=clock)
-        return (1 - tokens) / rate
+        return granted, 0.0 if granted else (1 - tokens) / rate
 
 
 _TAKE_SCRIPT = """
@@ -74,18 +71,21 @@ local now = redis.call('TIME')
 local clock = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local tokens = tonumber(redis.call('HGET', KEYS[1], 't'))
 local updated = tonumber(redis.call('HGET', KEYS[1], 'u'))
-local wait = 0
 if tokens == nil then
-  tokens = 0
+  tokens = capacity
 else
   tokens = math.min(capacity, tokens + math.max(0, clock - updated) * rate)
-  if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
 end
+local granted = math.max(0, math.min(want, math.floor(tokens)))
+tokens = tokens - granted
+local wait = 0
+if granted == 0 then wait = (1 - tokens) / rate end
 redis.call('HSET', KEYS[1], 't', tostring(tokens), 'u', tostring(clock))
 redis.call('EXPIRE', KEYS[1], 86400)
-return tostring(wait)
+return {granted, tostring(wait)}
 """
 
 
@@ -95,7 +95,7 @@ _redis_lock = threading.Lock()
 _redis_script = None
 
 
-def _redis_take(key: str, rate: float, capacity: float) -> float:
+def _redis_take(key: str, rate: float, capacity: float, want: int) -> tuple[int, float]:
     """The same bucket in Redis, one atomic script on Redis's own clock (workers' clocks may differ)."""
     global _redis_script
     with _redis_lock:
@@ -103,4 +103,5 @@ def _redis_take(key: str, rate: float, capacity: float) -> float:
             import redis
 
             _redis_script = redis.Redis.from_url(settings.REDIS_URL).register_script(_TAKE_SCRIPT)
-    return float(_redis_script(keys=[f"instant:bucket:{key}"], args=[rate, capacity]))
+    granted, wait = _redis_script(keys=[f"instant:bucket:{key}"], args=[rate, capacity, want])
+    return int(granted), float(wait)

@@ -1,7 +1,6 @@
 """Recipients: the contact list becomes rows in resumable batches, fed to the runner a little ahead of the rate."""
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 
@@ -15,11 +14,9 @@ from apps.interactions.models import Interaction
 from apps.interactions.services import OPEN_STATES
 from apps.templates.models import contact_field_value
 
-from ..selectors import rate_of
 from ..models import Campaign, CampaignRecipient
-from .common import BATCH, FEED_AHEAD_SECONDS, PREPARE_WORK, SEND_WORK
+from .common import BATCH, PREPARE_WORK, SEND_WORK
 from .progress import publish_progress
-from .rate import effective_throttle
 
 
 def _start(campaign: Campaign, now: datetime) -> None:
@@ -45,7 +42,7 @@ def prepare_recipients(*, campaign_id: int) -> int:
             if not contacts:
                 campaign.prepared = True
                 campaign.save(update_fields=["prepared"])
-                feed(campaign, now=timezone.now())
+                feed(campaign)
                 break
             stored += _store_batch(campaign, contacts)
             campaign.prepared_up_to = contacts[-1].pk
@@ -97,34 +94,14 @@ def _skip(row: CampaignRecipient, code: str, message: str) -> None:
     row.error_message = message
 
 
-def feed(campaign: Campaign, *, now: datetime) -> int:
-    """Ask for the sends of the next few seconds (inside a transaction); completes a finished campaign."""
-    if campaign.status != Campaign.Status.RUNNING or not campaign.prepared:
-        return 0
-    rate = rate_of(campaign) * effective_throttle(campaign, now)
-    in_flight = campaign.recipients.filter(queued=True, status=CampaignRecipient.Status.PENDING).count()
-    room = max(0, math.ceil(rate * FEED_AHEAD_SECONDS) - in_flight)
-    ids = list(
-        campaign.recipients.filter(status=CampaignRecipient.Status.PENDING, queued=False, send_started_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:room]
-    )
-    if ids:
-        CampaignRecipient.objects.filter(pk__in=ids).update(queued=True)
-        for n, pk in enumerate(ids):
-            # Spread at the rate: the runner claims in due order and few jobs miss a token.
-            work.enqueue(SEND_WORK, key=f"campaign:{pk}", args={"recipient_id": pk}, delay=(in_flight + n) / rate)
-    elif in_flight == 0 and not campaign.recipients.filter(status=CampaignRecipient.Status.PENDING).exists():
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
-            status=Campaign.Status.COMPLETED, finished_at=now
-        )
-        campaign.status, campaign.finished_at = Campaign.Status.COMPLETED, now
-        publish_progress(campaign, force=True)
-    return len(ids)
+def feed(campaign: Campaign) -> None:
+    """Ask for the campaign's pump (inside a transaction); asking twice is harmless (one row per campaign)."""
+    if campaign.status == Campaign.Status.RUNNING and campaign.prepared:
+        work.enqueue(SEND_WORK, key=f"campaign-send:{campaign.pk}", args={"campaign_id": campaign.pk})
 
 
 def campaigns_sweep(*, now: datetime | None = None) -> int:
-    """Start what is scheduled, keep running campaigns fed, and publish their progress."""
+    """Start what is scheduled, make sure running campaigns have their pump, and publish their progress."""
     now = now or timezone.now()
     count = 0
     for pk in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now).values_list("pk", flat=True):
@@ -136,7 +113,7 @@ def campaigns_sweep(*, now: datetime | None = None) -> int:
     for pk in Campaign.objects.filter(status=Campaign.Status.RUNNING).values_list("pk", flat=True):
         with transaction.atomic():
             campaign = Campaign.objects.select_for_update().select_related("account").get(pk=pk)
-            count += feed(campaign, now=now)
+            feed(campaign)
             publish_progress(campaign, force=True)
     return count
 
