@@ -75,6 +75,7 @@ def scaled_app(tmp_path_factory) -> ScaledApp:
             "PYTHONUNBUFFERED": "1",
             # A killed worker's claimed jobs come back after this lease: short, so a test can see it.
             "INSTANT_WORK_LEASE_SECONDS": "5",
+            "INSTANT_CAMPAIGN_LEASE_SECONDS": "3",
         }
     )
     processes.run_manage(["migrate", "--noinput"], env)

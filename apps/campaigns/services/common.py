@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
+
 
 
 from apps.providers.types import ErrorCode
@@ -25,7 +27,7 @@ BATCH = 1000
 
 # The pump's claim on its row: longer than a slice (a second) plus the slowest provider answer, so
 # a live pump never loses its row; a killed one's campaign resumes after it.
-PUMP_LEASE_SECONDS = 60
+PUMP_LEASE_SECONDS = settings.INSTANT_CAMPAIGN_LEASE_SECONDS
 
 
 MAX_SEND_ATTEMPTS = 5

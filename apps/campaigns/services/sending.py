@@ -113,8 +113,10 @@ def _send_batch(campaign: Campaign, batch: list[CampaignRecipient]) -> float | N
     """Send a marked batch side by side and record it; returns a delay when the provider pushed back."""
     template = campaign.template
     account = campaign.account
-    # The Sandbox without an api_base_url talks to its in-app cloud through its own transport.
-    backend = account.backend(transport=_transport()) if account.api_base_url or account.provider != "sandbox" else account.backend()
+    # The Sandbox without an api_base_url talks to its in-app cloud through its own transport (in
+    # tests, the cloud's view in this process): one send at a time, in this thread.
+    in_app = account.provider == "sandbox" and not account.api_base_url
+    backend = account.backend() if in_app else account.backend(transport=_transport())
 
     def send(recipient: CampaignRecipient) -> _Outcome:
         try:
@@ -132,7 +134,7 @@ def _send_batch(campaign: Campaign, batch: list[CampaignRecipient]) -> float | N
             return _Outcome(recipient, error=exc)
         return _Outcome(recipient, message_id=result.provider_message_id)
 
-    outcomes = list(_executor().map(send, batch)) if len(batch) > 1 else [send(batch[0])]
+    outcomes = [send(r) for r in batch] if in_app or len(batch) == 1 else list(_executor().map(send, batch))
     _record_sent(campaign, [o for o in outcomes if o.error is None])
     again = None
     for outcome in outcomes:
