@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -8,14 +9,14 @@ from apps.core.exceptions import ServiceError
 
 from . import services
 from .models import Campaign, CampaignRecipient
-from .selectors import counters
+from .selectors import campaign_counters, prefetch_counters
 
 FUNNEL = ("total", "sent", "delivered", "read", "replied", "failed", "pending", "skipped")
 
 
 def progress_html(campaign: Campaign) -> str:
     """A progress bar and the funnel; the page's script keeps them live from ``campaign.progress``."""
-    data = counters(campaign.pk)
+    data = campaign_counters(campaign)
     done = data["total"] - data["pending"]
     percent = int(100 * done / data["total"]) if data["total"] else 0
     cells = format_html_join("", '<td data-counter="{}">{}</td>', ((name, data[name]) for name in FUNNEL))
@@ -36,6 +37,14 @@ def progress_html(campaign: Campaign) -> str:
     )
 
 
+class CampaignChangeList(ChangeList):
+    """The "Progress" column reads every funnel of the page in one grouped query, not one per row."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        self.result_list = prefetch_counters(self.result_list)
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "account", "template", "status", "progress", "scheduled_at", "created_at"]
@@ -50,6 +59,9 @@ class CampaignAdmin(admin.ModelAdmin):
 
     class Media:
         js = ["admin/campaign_progress.js"]
+
+    def get_changelist(self, request, **kwargs):
+        return CampaignChangeList
 
     @admin.display(description="Progress")
     def progress(self, obj: Campaign) -> str:

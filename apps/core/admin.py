@@ -18,6 +18,7 @@ class InstallationSettingsAdmin(admin.ModelAdmin):
         ("License", {"fields": ("license_plan",)}),
         ("Transfers", {"fields": ("transfers", "transfer_timeout")}),
         ("Attachments", {"fields": ("attachments_enabled", "attachment_max_bytes")}),
+        ("Phone numbers", {"fields": ("default_region",)}),
         ("Security Suite", {"fields": ("masking",), "description": "What agents see of customers' phone, email and name."}),
         (None, {"fields": ("updated_at",)}),
     )

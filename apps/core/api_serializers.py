@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from .exceptions import Invalid
 from .models import InstallationSettings
+from .phones import known_region
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -24,6 +26,12 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class InstallationSettingsSerializer(serializers.ModelSerializer):
+    # Declared rather than generated: the model's length and validator would answer the generic
+    # "invalid"; validate_default_region names the reason (``unknown_region``).
+    default_region = serializers.CharField(
+        allow_blank=True, required=False, help_text=InstallationSettings._meta.get_field("default_region").help_text
+    )
+
     class Meta:
         model = InstallationSettings
         fields = [
@@ -33,6 +41,17 @@ class InstallationSettingsSerializer(serializers.ModelSerializer):
             "attachments_enabled",
             "attachment_max_bytes",
             "masking",
+            "default_region",
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+
+    def validate_default_region(self, value: str) -> str:
+        if not value:
+            return ""
+        try:
+            return known_region(value)
+        except ValueError as exc:
+            error = Invalid("unknown_region", str(exc))
+            error.errors = {"default_region": [str(exc)]}
+            raise error from exc

@@ -4,6 +4,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from .phones import validate_region
+
 DEFAULT_ATTACHMENT_MAX_BYTES = 15 * 1024 * 1024
 
 
@@ -35,6 +37,14 @@ class InstallationSettings(models.Model):
         default=DEFAULT_ATTACHMENT_MAX_BYTES, validators=[MinValueValidator(1)]
     )
     masking = models.CharField(max_length=10, choices=Masking.choices, default=Masking.NONE)
+    default_region = models.CharField(
+        max_length=2,
+        blank=True,
+        default="",
+        validators=[validate_region],
+        help_text="ISO 3166 alpha-2 region (IT, US, …) of national numbers agents type without a country code. "
+        "Blank: the region of the WhatsApp account's own number.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -45,6 +55,7 @@ class InstallationSettings(models.Model):
 
     def save(self, *args, **kwargs):
         self.pk = 1
+        self.default_region = (self.default_region or "").strip().upper()
         super().save(*args, **kwargs)
 
     @classmethod

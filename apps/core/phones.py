@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+from django.core.exceptions import ValidationError
 
 # What a phone number may be written with. phonenumbers itself also accepts letters (vanity numbers such
 # as 1-800-FLOWERS) and extensions; neither exists on WhatsApp, and a letter usually means the value is
@@ -51,3 +52,25 @@ def normalize_phone_or_blank(raw: str, *, international: bool = False) -> str:
     except ValueError:
         return ""
 
+
+
+def known_region(code: str) -> str:
+    """``code`` upper-cased if phonenumbers knows the region (ISO 3166 alpha-2, e.g. ``IT``), else ``ValueError``.
+
+    phonenumbers' own list, not pycountry's: a country it has no metadata for could not parse a
+    national number anyway. "001" (its non-geographic entities) is not a region anyone dials from.
+    """
+    text = (code or "").strip().upper()
+    if text not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{code!r} is not a region phonenumbers knows: use an ISO 3166 alpha-2 code such as IT or US.")
+    return text
+
+
+def validate_region(code: str) -> None:
+    """Django validator of ``known_region`` (blank is allowed: it means "the account number's region")."""
+    if not code:
+        return
+    try:
+        known_region(code)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="unknown_region") from exc

@@ -7,6 +7,7 @@ customer typed into a Kaleyra Callback Profile, so they are parsed as tolerantly
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
@@ -36,6 +37,7 @@ from .meta import (
     meta_error_from_json,
     meta_timestamp,
     parse_change,
+    template_create_body,
     template_from_list_item,
     template_message_object,
     template_state,
@@ -54,6 +56,8 @@ from .types import (
     SendResult,
     SignatureError,
     StatusUpdate,
+    SubmittedTemplate,
+    TemplateDraft,
     TemplateMessage,
     TemplateStatus,
 )
@@ -75,6 +79,7 @@ V1_KINDS: dict[str, MessageKind] = {
     "sticker": MessageKind.STICKER,
     "location": MessageKind.LOCATION,
 }
+_PARAM = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 MEDIA_KINDS = {MessageKind.IMAGE, MessageKind.AUDIO, MessageKind.VOICE, MessageKind.VIDEO, MessageKind.DOCUMENT, MessageKind.STICKER}
 
 
@@ -469,3 +474,78 @@ class KaleyraBackend(ProviderBackend):
             category=_str(item.get("category")).upper() or None,
             body=_str(item["body"]) if item.get("body") is not None else None,
         )
+
+    # ----- template submission ----------------------------------------------------------------
+    def submit_template(self, draft: TemplateDraft) -> SubmittedTemplate:
+        """Send a template for Meta's approval through Kaleyra; the outcome arrives by the template
+        status callback (§4e) or the next sync. PROTOCOLS.md is silent on submission, so:
+
+        v2: ``POST https://<api_domain>/v2/<sid>/whatsapp/<waba_id>/message_templates`` with the
+        ``api-key`` header, for a WABA onboarded on Kaleyra's WhatsApp API V2
+        (developers.kaleyra.io/docs/whatsapp-template-api-v2-create-template). v2 passes Meta's own
+        objects through (§4a, §4d), so the body is Meta's create-template object (§1e); the exact body
+        and answer of Kaleyra's sample are UNCONFIRMED beyond the path and auth.
+
+        v1: ``POST https://<api_domain>/v1/<sid>/whatsapp/template`` with JSON ``name, language,
+        category, header, header_content, body, footer_content, waba_id``
+        (developers.kaleyra.io/docs/whatsapp-api-create-whatsapp-template-with-text); ``sample_body``
+        comes from the sample-media page (…/whatsapp-api-create-whatsapp-template-with-sample-media),
+        its use for text templates is UNCONFIRMED.
+        """
+        waba_id = self.credentials.get("waba_id", "")
+        if not waba_id:
+            raise ProviderError(
+                ErrorCode.TEMPLATES_UNSUPPORTED,
+                "Kaleyra needs the account's waba_id to submit a template: set it in the credentials.",
+                permanent=True,
+            )
+        if self.api_version == "v1":
+            url = f"{self.base_url}/v1/{self.sid}/whatsapp/template"
+            body = self._v1_template_body(draft, waba_id=waba_id)
+        else:
+            url = f"{self.base_url}/v2/{self.sid}/whatsapp/{waba_id}/message_templates"
+            body = template_create_body(draft)
+        response = self.request("POST", url, json=body, headers=self.auth_headers())
+        return self._submitted_from(response)
+
+    @staticmethod
+    def _v1_template_body(draft: TemplateDraft, *, waba_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": draft.name,
+            "language": draft.language,
+            "category": draft.category,
+            "body": draft.body,
+            "waba_id": waba_id,
+        }
+        if draft.header:
+            # The sample-media page writes the header as a JSON object {"type": "image"}.
+            body["header"] = {"type": "text"}
+            body["header_content"] = draft.header
+        if draft.footer:
+            body["footer_content"] = draft.footer
+        if draft.examples:
+            examples = [str(v) for v in draft.examples]
+            body["sample_body"] = _PARAM.sub(
+                lambda m: examples[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(examples) else m.group(0),
+                draft.body,
+            )
+        return body
+
+    def _submitted_from(self, response: httpx.Response) -> SubmittedTemplate:
+        """Meta's ``{"id", "status"}`` (v2 passes it through), or the same inside Kaleyra's ``data``
+        envelope (v1 answers ``data`` lists elsewhere, §4d): both shapes are accepted (UNCONFIRMED)."""
+        payload = self.response_json(response, sent=True)
+        candidates: list[dict] = []
+        if isinstance(payload, dict):
+            candidates.append(payload)
+            data = payload.get("data")
+            if isinstance(data, dict):
+                candidates.append(data)
+            elif isinstance(data, list) and data and isinstance(data[0], dict):
+                candidates.append(data[0])
+        for item in candidates:
+            template_id = _str(item.get("id") or item.get("template_id") or item.get("message_template_id"))
+            if template_id:
+                state = template_state(item.get("status") or item.get("template_status"))
+                return SubmittedTemplate(provider_template_id=template_id, status=state or "pending")
+        raise self.invalid_response(response, "without a template id", sent=True)

@@ -27,9 +27,10 @@ SYNC_WORK = "templates.sync"
 SYNC_EVERY = timedelta(minutes=15)
 # Providers whose template list Instant can read (PROTOCOLS.md §1e, §2e, §4e).
 SYNCABLE_PROVIDERS = ("meta", "kaleyra", "twilio")
-# Meta documents submission (§1e); Kaleyra's and Twilio's submission APIs are not in PROTOCOLS.md
-# and are not implemented: their templates are created in the provider's console and synced.
-SUBMITTABLE_PROVIDERS = ("meta",)
+# Meta documents submission (§1e); Kaleyra's is in its developer docs (cited in
+# KaleyraBackend.submit_template). Twilio's Content approvals are not implemented: its templates
+# are created in the console and synced.
+SUBMITTABLE_PROVIDERS = ("meta", "kaleyra")
 SEND_REFUSALS = {
     Template.Status.DRAFT: "it has not been submitted for approval yet",
     Template.Status.PENDING: "it is still waiting for the provider's approval",
@@ -68,6 +69,22 @@ def template_params_check(template: Template, params: list) -> list[str]:
 def template_render(*, template: Template, params: list) -> dict[str, str]:
     values = template_params_check(template, params)
     return {"text": template.render(values), "header": template.header, "footer": template.footer}
+
+
+def template_render_for_contact(*, template: Template, contact, fallback_name: str = "") -> dict:
+    """The template filled from a contact by its mapping (D7's recontact), as the desktop previews it.
+
+    The same ``params_for_contact`` the recontact send uses, so the preview is what goes out. A
+    parameter the contact lacks stays ``{{n}}`` in the text and is listed in ``missing``: the send
+    would be refused (``recontact_params_missing``), and the agent sees why beforehand.
+    """
+    params = template.params_for_contact(contact, fallback_name=fallback_name)
+    missing = [n for n, value in enumerate(params, 1) if not value.strip()]
+    shown = [value if value.strip() else f"{{{{{n}}}}}" for n, value in enumerate(params, 1)]
+    return {
+        "text": template.render(shown), "header": template.header, "footer": template.footer,
+        "params": params, "missing": missing,
+    }
 
 
 def params_mapping_check(template: Template, mapping: list) -> None:
@@ -275,7 +292,8 @@ def template_submit(*, template: Template) -> Template:
     try:
         submitted = account.backend().submit_template(draft)
     except ProviderError as exc:
-        raise Conflict("submit_failed", f"The provider refused the template: {exc.message}") from exc
+        code = f" ({exc.code})" if exc.code else ""
+        raise Conflict("submit_failed", f"The provider refused the template{code}: {exc.message}") from exc
     with transaction.atomic():
         locked = Template.objects.select_for_update().get(pk=template.pk)
         locked.provider_template_id = submitted.provider_template_id
@@ -296,6 +314,7 @@ __all__ = [
     "template_update",
     "template_params_check",
     "template_render",
+    "template_render_for_contact",
     "template_sendable_check",
     "template_status_apply",
     "template_submit",

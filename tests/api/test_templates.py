@@ -5,7 +5,7 @@ import pytest
 
 from apps.accounts.models import WhatsAppAccount
 from apps.templates.models import Template
-from tests.factories import TemplateFactory
+from tests.factories import ContactFactory, InteractionFactory, TemplateFactory
 from tests.webhooks import manifest
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +81,34 @@ def test_submit_is_refused_where_the_provider_has_no_submission(as_user, ada, ac
     template = TemplateFactory(account=account_a, status="draft")
     response = as_user(ada).post(f"/api/v1/templates/{template.pk}/submit/")
     assert response.status_code == 409 and response.json()["code"] == "submit_unsupported"
+
+
+def test_render_for_an_interaction_fills_the_contact_mapping_and_names_what_is_missing(as_user, alice, bob, account_a, account_b):
+    """The desktop's recontact preview (D7): the same mapping the recontact send uses."""
+    template = TemplateFactory(
+        account=account_a, body="Hi {{1}}, about {{2}} at {{3}}",
+        contact_params=[{"field": "first_name"}, {"value": "your order"}, {"field": "company"}],
+    )
+    contact = ContactFactory(first_name="Nina", company="")
+    interaction = InteractionFactory(account=account_a, contact=contact)
+    url = f"/api/v1/templates/{template.pk}/render/"
+    response = as_user(alice).post(url, {"interaction": interaction.pk}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json() == {
+        "text": "Hi Nina, about your order at {{3}}", "header": "", "footer": "",
+        "params": ["Nina", "your order", ""], "missing": [3],
+    }
+    # Bob's queue does not see that interaction: no one else's contact leaks through the preview.
+    bobs = f"/api/v1/templates/{TemplateFactory(account=account_b, body='Hi {{1}}').pk}/render/"
+    assert as_user(bob).post(bobs, {"params": ["x"]}, format="json").status_code == 200
+    refused = as_user(bob).post(bobs, {"interaction": interaction.pk}, format="json")
+    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
+
+
+def test_the_recontact_filter_lists_the_accounts_recontact_template(as_user, alice, account_a):
+    chosen = TemplateFactory(account=account_a, name="come_back")
+    TemplateFactory(account=account_a, name="other")
+    account_a.recontact_template = chosen
+    account_a.save()
+    rows = as_user(alice).get("/api/v1/templates/", {"account": account_a.pk, "recontact": "true"}).json()["results"]
+    assert [row["id"] for row in rows] == [chosen.pk]

@@ -324,6 +324,9 @@ def test_an_expired_window_disables_the_text_and_offers_the_recontact_template(n
     expect(recontact).to_be_visible()
 
     recontact.click()
+    # The template is previewed first (tests/e2e/test_recontact_preview.py); the agent confirms.
+    expect(agent1.locator("#recontact-preview-body")).to_contain_text("continue our conversation", timeout=WAIT)
+    agent1.click("#recontact-send")
     expect(agent1.locator('#timeline .msg[data-direction="out"][data-kind="template"]')).to_be_visible(timeout=WAIT)
     expect(sim.locator('.sim-msg[data-direction="to_customer"]', has_text="continue our conversation")).to_be_visible(
         timeout=WAIT

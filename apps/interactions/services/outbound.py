@@ -24,6 +24,7 @@ from apps.contacts.models import Contact
 from apps.contacts.selectors import can_view_list
 from apps.core.exceptions import Conflict, Invalid, ServiceError
 from apps.core.masking import mask_name, masking_level_for
+from apps.core.models import InstallationSettings
 from apps.core.phones import normalize_phone
 from apps.providers.types import MessageKind
 from apps.queues.models import Queue
@@ -50,8 +51,9 @@ def _campaign_pending(account: WhatsAppAccount, phone: str) -> bool:
 def start_phone(raw: str, account: WhatsAppAccount) -> str:
     """The number the agent typed, as E.164 (phonenumbers, *possible* numbers, CONTRACT.md).
 
-    An international number is read as it is; a national one takes the region of the account's
-    own number, the installation's region in practice (an Italian business calls Italian numbers).
+    An international number is read as it is; a national one takes the installation's default
+    region (D8, settings' ``default_region``), or when that is blank the region of the account's own
+    number (an Italian business calls Italian numbers).
     """
     text = (raw or "").strip()
     try:
@@ -59,10 +61,11 @@ def start_phone(raw: str, account: WhatsAppAccount) -> str:
     except ValueError as exc:
         error = str(exc)
     if text and not text.startswith(("+", "00")):
-        region = ""
+        region = InstallationSettings.load().default_region
         try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(account.phone_number, None))
-            number = phonenumbers.parse(text, region)
+            if not region:
+                region = phonenumbers.region_code_for_number(phonenumbers.parse(account.phone_number, None)) or ""
+            number = phonenumbers.parse(text, region or None)
         except phonenumbers.NumberParseException:
             number = None
         if number is not None and phonenumbers.is_possible_number(number):

@@ -64,9 +64,18 @@ class TemplateSyncResultSerializer(serializers.Serializer):
 
 class TemplateRenderRequestSerializer(serializers.Serializer):
     params = serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False, default=list)
+    interaction = serializers.IntegerField(
+        required=False,
+        help_text="Instead of params: fill them from this interaction's contact by the template's mapping "
+        "(contact_params), as the recontact send does (D7).",
+    )
 
 
 class TemplateRenderSerializer(serializers.Serializer):
     text = serializers.CharField()
     header = serializers.CharField(allow_blank=True)
     footer = serializers.CharField(allow_blank=True)
+    params = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False,
+                                   help_text="With `interaction`: the values filled from the contact.")
+    missing = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                    help_text="With `interaction`: the {{n}} the contact has no value for.")

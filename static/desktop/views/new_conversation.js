@@ -8,6 +8,7 @@
 import { api, listOf } from "../api.js";
 import { $, h } from "../dom.js";
 import { emit, notify, notifyError, state, upsertInteraction } from "../store.js";
+import { showTemplatePreview } from "./template_preview.js";
 
 /**
  * @typedef {{id: number, name: string, phone_number: string}} StartAccount
@@ -151,17 +152,7 @@ async function preview() {
   if (!template) return;
   const seq = ++view.previewSeq;
   const params = paramValues().map((v, i) => v || `{{${i + 1}}}`);
-  try {
-    const rendered = await api("POST", `templates/${template.id}/render/`, { params });
-    if (seq !== view.previewSeq) return;
-    el("nc-preview").replaceChildren(
-      rendered.header ? h("strong", { class: "nc-preview-header", text: rendered.header }) : "",
-      h("div", { class: "nc-preview-body", id: "nc-preview-body", text: rendered.text }),
-      rendered.footer ? h("small", { class: "nc-preview-footer", text: rendered.footer }) : ""
-    );
-  } catch (/** @type {any} */ err) {
-    if (seq === view.previewSeq) el("nc-preview").textContent = err.detail;
-  }
+  await showTemplatePreview(el("nc-preview"), template.id, { params }, { idPrefix: "nc", isCurrent: () => seq === view.previewSeq });
 }
 
 /** @param {{text?: string, template?: number, params?: string[]}} body */
