@@ -212,6 +212,8 @@ INSTANT_WORK_LEASE_SECONDS = env_int("INSTANT_WORK_LEASE_SECONDS", 120)
 # A campaign's pump runs in one-second slices: its claim is shorter, so a killed worker's campaign
 # goes on sooner. It must outlast a slice plus the slowest provider answer.
 INSTANT_CAMPAIGN_LEASE_SECONDS = env_int("INSTANT_CAMPAIGN_LEASE_SECONDS", 60)
+# Campaign sends in flight at once per worker process (see apps/campaigns/services/sending.py).
+INSTANT_CAMPAIGN_PARALLEL_SENDS = env_int("INSTANT_CAMPAIGN_PARALLEL_SENDS", 16)
 INSTANT_WORK_RETRY_BASE_SECONDS = env_int("INSTANT_WORK_RETRY_BASE_SECONDS", 2)
 INSTANT_WORK_RETRY_MAX_SECONDS = env_int("INSTANT_WORK_RETRY_MAX_SECONDS", 600)
 # How many jobs the embedded worker runs at once (threads beside the server's own).
