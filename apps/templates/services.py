@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.accounts.models import WhatsAppAccount
 from apps.core import work
 from apps.core.exceptions import Conflict, Invalid
+from apps.core.masking import MASKERS, NONE as MASK_NONE
 from apps.providers.types import ProviderError, TemplateDraft, TemplateStatus
 
 from .models import Template, TemplateSync, contact_field_value, substitute
@@ -71,14 +72,26 @@ def template_render(*, template: Template, params: list) -> dict[str, str]:
     return {"text": template.render(values), "header": template.header, "footer": template.footer}
 
 
-def template_render_for_contact(*, template: Template, contact, fallback_name: str = "") -> dict:
+# Contact fields that are customer data under masking (B5), and how each is masked.
+_MASKED_PARAMS = {"phone": "phone", "email": "email", "first_name": "name", "last_name": "name", "full_name": "name"}
+
+
+def template_render_for_contact(*, template: Template, contact, fallback_name: str = "", masking: str = "none") -> dict:
     """The template filled from a contact by its mapping (D7's recontact), as the desktop previews it.
 
     The same ``params_for_contact`` the recontact send uses, so the preview is what goes out. A
     parameter the contact lacks stays ``{{n}}`` in the text and is listed in ``missing``: the send
-    would be refused (``recontact_params_missing``), and the agent sees why beforehand.
+    would be refused (``recontact_params_missing``), and the agent sees why beforehand. For a masked
+    viewer (``masking``), parameters taken from the phone, email or name are shown masked.
     """
     params = template.params_for_contact(contact, fallback_name=fallback_name)
+    if masking != MASK_NONE:
+        mapping = list(template.contact_params or [])
+        for n, value in enumerate(params):
+            spec = mapping[n] if n < len(mapping) else {"field": "first_name"}
+            kind = _MASKED_PARAMS.get(str(spec.get("field") or "")) if isinstance(spec, dict) else None
+            if kind and value.strip():
+                params[n] = MASKERS[kind](value, masking)
     missing = [n for n, value in enumerate(params, 1) if not value.strip()]
     shown = [value if value.strip() else f"{{{{{n}}}}}" for n, value in enumerate(params, 1)]
     return {

@@ -112,3 +112,21 @@ def test_the_recontact_filter_lists_the_accounts_recontact_template(as_user, ali
     account_a.save()
     rows = as_user(alice).get("/api/v1/templates/", {"account": account_a.pk, "recontact": "true"}).json()["results"]
     assert [row["id"] for row in rows] == [chosen.pk]
+
+
+@pytest.mark.parametrize("level, shown", [("partial", "Hi N•••, we call +" + "•" * 8 + "567"), ("full", "Hi •••, we call +" + "•" * 11)])
+def test_the_recontact_preview_masks_the_contacts_data_for_a_masked_agent(as_user, alice, ada, account_a, level, shown):
+    from apps.core.models import InstallationSettings
+
+    InstallationSettings.objects.update_or_create(pk=1, defaults={"masking": level})
+    template = TemplateFactory(
+        account=account_a, body="Hi {{1}}, we call {{2}}", contact_params=[{"field": "first_name"}, {"field": "phone"}],
+    )
+    contact = ContactFactory(first_name="Nina", phone="+15550001567")
+    interaction = InteractionFactory(account=account_a, contact=contact)
+    url = f"/api/v1/templates/{template.pk}/render/"
+    masked = as_user(alice).post(url, {"interaction": interaction.pk}, format="json").json()
+    assert masked["text"] == shown and "Nina" not in str(masked) and "1567" not in str(masked)
+    # An admin sees what the customer will read.
+    whole = as_user(ada).post(url, {"interaction": interaction.pk}, format="json").json()
+    assert whole["text"] == "Hi Nina, we call +15550001567"

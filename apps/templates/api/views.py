@@ -13,6 +13,7 @@ from apps.core.api import FilterSet
 from apps.core.api_serializers import ErrorSerializer
 from apps.core.api_views import IsAdmin, IsAdminOrReadOnly
 from apps.core.exceptions import Invalid
+from apps.core.masking import masking_level_for
 from apps.interactions.selectors import interaction_list_for
 from apps.templates import services
 from apps.templates.models import Template
@@ -96,6 +97,7 @@ class TemplateViewSet(viewsets.ModelViewSet):
             if interaction is None:
                 raise NotFound("No such interaction.")
             return Response(services.template_render_for_contact(
-                template=template, contact=interaction.contact, fallback_name=interaction.customer_name
+                template=template, contact=interaction.contact, fallback_name=interaction.customer_name,
+                masking=masking_level_for(request.user),
             ))
         return Response(services.template_render(template=template, params=body.validated_data["params"]))
