@@ -46,12 +46,14 @@ beat: $(VENV)/.installed
 
 # Benchmarks of the scaled mode, each on a throw-away PostgreSQL database and a Redis db of its own
 # (see their docstrings): ingest (db 14), webhook → offer latency (db 10), sockets and fan-out (db 11).
+# BENCH_SERVER=daphne measures Daphne instead of uvicorn (the README's scaled set-up).
 # All run; make fails at the end if one of them did.
+BENCH_SERVER ?= uvicorn
 bench: $(VENV)/.installed
 	rc=0; \
-	$(PY) bench/load_webhooks.py || rc=1; \
-	$(PY) bench/offer_latency.py || rc=1; \
-	$(PY) bench/sockets.py || rc=1; \
+	$(PY) bench/load_webhooks.py --server $(BENCH_SERVER) || rc=1; \
+	$(PY) bench/offer_latency.py --server $(BENCH_SERVER) || rc=1; \
+	$(PY) bench/sockets.py --server $(BENCH_SERVER) || rc=1; \
 	exit $$rc
 
 clean:

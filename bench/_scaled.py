@@ -2,9 +2,15 @@
 
 ``start_installation()`` drops and creates a PostgreSQL database, flushes a Redis db, runs
 ``migrate`` and ``demo``, adds agents to queue "Support" (the demo has agent1 and agent2 in it), and
-starts one Daphne (``manage.py serve``), one Celery worker (prefork, ``--concurrency=2``) and one
-beat, as the README's "Scaling out" and ``bench/load_webhooks.py`` run them. The servers get the
-SECRET_KEY of this process, so it can sign Sandbox webhooks as the server checks them.
+starts the web server (``manage.py serve --server uvicorn|daphne``, ``--web-workers`` processes), one
+Celery worker (prefork, ``--concurrency=2``) and one beat, as the README's "Scaling out" and
+``bench/load_webhooks.py`` run them. The servers get the SECRET_KEY of this process, so it can sign
+Sandbox webhooks as the server checks them.
+
+``add_server_arguments()`` gives each script the same options: ``--server`` (default
+``INSTANT_BENCH_SERVER``, else uvicorn, the README's scaled set-up), ``--web-workers``,
+``--worker-concurrency``, ``--db-name`` and ``--redis-db`` (so two runs on one machine do not share a
+database). Compare servers in back-to-back runs: the box is shared.
 
 PostgreSQL and Redis are found through DATABASE_URL and REDIS_URL (defaults
 ``postgres://postgres@127.0.0.1:5432/`` and ``redis://127.0.0.1:6379/``); only their servers are
@@ -32,6 +38,38 @@ from tests import processes  # noqa: E402
 
 PYTHON = sys.executable
 CELERY = str(Path(PYTHON).with_name("celery"))
+SERVERS = ("uvicorn", "daphne")
+DEFAULT_SERVER = os.environ.get("INSTANT_BENCH_SERVER") or "uvicorn"
+
+
+def add_server_arguments(parser, *, db_name: str, redis_db: int) -> None:
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER,
+                        help=f"ASGI server of manage.py serve (default {DEFAULT_SERVER}; INSTANT_BENCH_SERVER)")
+    parser.add_argument("--web-workers", type=int, default=1, help="web processes (uvicorn --workers; default 1)")
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes (default 2)")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="run the Celery worker and beat under nice -n N (default 0: same priority as the web)")
+    parser.add_argument("--db-name", default=db_name, help=f"throw-away PostgreSQL database (default {db_name})")
+    parser.add_argument("--redis-db", type=int, default=redis_db, help=f"Redis db, flushed (default {redis_db})")
+
+
+def serve_command(port: int, server: str, web_workers: int = 1) -> list[str]:
+    return [*processes.serve_command(port), "--server", server, "--workers", str(web_workers)]
+
+
+def niced(cmd: list[str], nice: int = 0) -> list[str]:
+    return ["nice", "-n", str(nice), *cmd] if nice else cmd
+
+
+def worker_command(port: int, concurrency: int = 2, nice: int = 0) -> list[str]:
+    return niced([CELERY, "-A", "instant", "worker", "--pool=prefork", f"--concurrency={concurrency}", "-l", "WARNING",
+                  "-n", f"bench-{port}@%h"], nice)
+
+
+def describe_servers(server: str, web_workers: int, concurrency: int, nice: int = 0) -> str:
+    web = f"{web_workers} × {server}" if web_workers > 1 else f"1 {server}"
+    niceness = f", under nice -n {nice}" if nice else ""
+    return f"{web}, 1 Celery worker (prefork, --concurrency={concurrency}) and 1 beat{niceness}; PostgreSQL + Redis"
 
 # Extra agents of queue "Support", created with manage.py shell (password = username).
 EXTRA_AGENTS = ("agent3", "agent4", "agent5")
@@ -106,13 +144,11 @@ class Installation:
         (account,) = [a for a in response.json()["results"] if a["name"] == "Demo WhatsApp"]
         return account["webhook_url"]
 
-    def rss_kib(self, name: str = "daphne") -> int:
-        for line in Path(f"/proc/{self.procs[name].pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
+    def rss_kib(self, name: str = "web") -> int:
+        """Resident memory of a server process and its children (uvicorn's workers, Celery's pool)."""
+        return group_rss_kib(self.procs[name].pid)
 
-    def log_problems(self, name: str = "daphne") -> list[str]:
+    def log_problems(self, name: str = "web") -> list[str]:
         """The ERROR and CRITICAL records of a server log (one line each; tracebacks follow them)."""
         text = (self.logs / f"{name}.log").read_text(errors="replace")
         return [line for line in text.splitlines() if " ERROR" in line or "CRITICAL" in line]
@@ -137,6 +173,21 @@ def group_cpu_seconds(pgid: int) -> float:
     return total
 
 
+def group_rss_kib(pgid: int) -> int:
+    """VmRSS summed over the live processes of a process group."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for line in stat.with_name("status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def raise_open_files(wanted: int) -> tuple[int, int]:
     """Raise this process's soft RLIMIT_NOFILE (inherited by the servers it starts) up to the hard limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -146,7 +197,16 @@ def raise_open_files(wanted: int) -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-def start_installation(db_name: str, redis_db: int, *, extra_env: dict[str, str] | None = None) -> Installation:
+def start_installation(
+    db_name: str,
+    redis_db: int,
+    *,
+    server: str = DEFAULT_SERVER,
+    web_workers: int = 1,
+    worker_concurrency: int = 2,
+    worker_nice: int = 0,
+    extra_env: dict[str, str] | None = None,
+) -> Installation:
     base_db = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/"
     if not base_db.startswith(("postgres://", "postgresql://")):
         raise RuntimeError("DATABASE_URL must point at PostgreSQL")
@@ -177,12 +237,9 @@ def start_installation(db_name: str, redis_db: int, *, extra_env: dict[str, str]
         processes.run_manage(["demo"], env, timeout=600)
         out = processes.run_manage(["shell", "-c", _CREATE_AGENTS.format(names=EXTRA_AGENTS)], env, timeout=600)
         inst.support_queue_id = int(out.strip().splitlines()[-1])
-        inst.start("daphne", processes.serve_command(port))
-        inst.start(
-            "worker",
-            [CELERY, "-A", "instant", "worker", "--pool=prefork", "--concurrency=2", "-l", "WARNING", "-n", f"bench-{port}@%h"],
-        )
-        inst.start("beat", [CELERY, "-A", "instant", "beat", "-l", "WARNING", "-s", str(logs / "celerybeat-schedule")])
+        inst.start("web", serve_command(port, server, web_workers))
+        inst.start("worker", worker_command(port, worker_concurrency, worker_nice))
+        inst.start("beat", niced([CELERY, "-A", "instant", "beat", "-l", "WARNING", "-s", str(logs / "celerybeat-schedule")], worker_nice))
         processes.wait_until_up(url, inst.procs, {n: logs / f"{n}.log" for n in inst.procs})
     except Exception:
         inst.stop()
@@ -206,6 +263,29 @@ def setup_django_client(inst: Installation) -> None:
     import django
 
     django.setup()
+
+
+def start_profile(pid: int, svg: str) -> subprocess.Popen:
+    """py-spy (``pip install py-spy`` into the venv) records the web process and its children.
+
+    ``--gil``: only the thread holding the GIL is sampled, so the profile shows where CPU goes, not
+    the threads waiting for PostgreSQL.
+    """
+    spy = str(Path(PYTHON).with_name("py-spy"))
+    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "200", "--output", svg,
+                             "--format", "flamegraph" if svg.endswith(".svg") else "raw", "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1)
+    return proc
+
+
+def stop_profile(proc: subprocess.Popen) -> None:
+    import signal
+
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 # ----- figures ----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Load test of the scaled mode: signed Sandbox webhooks against Daphne + Celery on PostgreSQL and Redis.
+"""Load test of the scaled mode: signed Sandbox webhooks against the web server + Celery on PostgreSQL and Redis.
 
 Run it with ``make bench`` (or ``.venv/bin/python bench/load_webhooks.py --help``). It needs a
 PostgreSQL server and a Redis server, found through DATABASE_URL and REDIS_URL (defaults
@@ -11,9 +11,11 @@ What it starts, and stops at the end:
   unless ``--keep``) and Redis database 14 (flushed); server logs go to a temporary folder, kept
   when the run fails or with ``--keep``;
 - ``manage.py migrate`` and ``manage.py demo``;
-- one Daphne (``manage.py serve``), one Celery worker with the prefork pool and ``--concurrency=2``
-  (two child processes, each with its own connection pool), and one beat process, as the README's
-  "Scaling out" runs them. Each connects with its own PostgreSQL ``application_name``.
+- the web server (``manage.py serve --server uvicorn``, or ``--server daphne``; ``--web-workers``
+  processes), one Celery worker with the prefork pool and ``--concurrency=2`` (two child processes,
+  each with its own connection pool), and one beat process, as the README's "Scaling out" runs them.
+  Each connects with its own PostgreSQL ``application_name``. ``--db-name`` and ``--redis-db`` pick
+  another database and Redis db, so two runs on one machine do not collide.
 
 Then, from this process (not the servers'), over HTTP on 127.0.0.1 with httpx (async):
 
@@ -54,6 +56,8 @@ import psycopg
 
 # The repository's own process helpers (tests/processes.py), shared with the server tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _scaled  # noqa: E402
 from tests import processes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,10 +81,12 @@ class Servers:
     logs: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
+    db_name: str = BENCH_DB
+
     def start(self, name: str, cmd: list[str]) -> None:
         env = dict(self.env)
         # One application_name per process, so pg_stat_activity says who holds the connections.
-        env["DATABASE_URL"] = _with(env["DATABASE_URL"], f"/{BENCH_DB}", f"application_name=bench-{name}")
+        env["DATABASE_URL"] = _with(env["DATABASE_URL"], f"/{self.db_name}", f"application_name=bench-{name}")
         self.processes[name] = processes.start(cmd, env, self.logs / f"{name}.log")
 
     def check_alive(self) -> None:
@@ -104,9 +110,10 @@ def wait_until_up(servers: Servers) -> None:
 class ConnectionPeak(threading.Thread):
     """Polls pg_stat_activity for the bench database from a connection to another database."""
 
-    def __init__(self, database_url: str, interval: float = 0.1) -> None:
+    def __init__(self, database_url: str, db_name: str = BENCH_DB, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.database_url = database_url
+        self.db_name = db_name
         self.interval = interval
         self.peak_total = 0
         self.peak_by_app: Counter[str] = Counter()
@@ -117,7 +124,7 @@ class ConnectionPeak(threading.Thread):
             while not self.stop_event.is_set():
                 rows = conn.execute(
                     "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = %s GROUP BY 1",
-                    [BENCH_DB],
+                    [self.db_name],
                 ).fetchall()
                 self.peak_total = max(self.peak_total, sum(n for _, n in rows))
                 for app, n in rows:
@@ -285,8 +292,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight (default 20)")
     parser.add_argument("--customers", type=int, default=200, help="distinct customer numbers (default 200)")
     parser.add_argument("--wait", type=float, default=600, help="longest wait for processing, s (default 600)")
-    parser.add_argument("--keep", action="store_true", help="keep the instant_bench database afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    _scaled.add_server_arguments(parser, db_name=BENCH_DB, redis_db=BENCH_REDIS_DB)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="record the web process with py-spy during the load (.svg: flame graph, else collapsed stacks)")
     args = parser.parse_args()
+    db_name = args.db_name
 
     base_db = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/"
     if not base_db.startswith(("postgres://", "postgresql://")):
@@ -296,13 +307,13 @@ def main() -> int:
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     logs = Path(tempfile.mkdtemp(prefix="instant-bench-"))
-    database_url = processes.fresh_postgres(base_db, BENCH_DB)
+    database_url = processes.fresh_postgres(base_db, db_name)
     env = {k: v for k, v in os.environ.items() if k not in {"INSTANT_TASKS", "DJANGO_SETTINGS_MODULE"}}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "instant.settings",
             "DATABASE_URL": database_url,
-            "REDIS_URL": processes.fresh_redis(base_redis, BENCH_REDIS_DB),
+            "REDIS_URL": processes.fresh_redis(base_redis, args.redis_db),
             "SECRET_KEY": secrets.token_urlsafe(40),
             "PUBLIC_BASE_URL": url,
             "PORT": str(port),
@@ -318,7 +329,7 @@ def main() -> int:
         {
             **env,
             "DB_POOL": "false",
-            "DATABASE_URL": _with(database_url, f"/{BENCH_DB}", "application_name=bench-client"),
+            "DATABASE_URL": _with(database_url, f"/{db_name}", "application_name=bench-client"),
         }
     )
     sys.path.insert(0, str(REPO))
@@ -326,18 +337,17 @@ def main() -> int:
 
     django.setup()
 
-    servers = Servers(url=url, env=env, logs=logs)
-    peak = ConnectionPeak(database_url)
+    servers = Servers(url=url, env=env, logs=logs, db_name=db_name)
+    peak = ConnectionPeak(database_url, db_name)
     try:
         manage(env, "migrate", "--noinput")
         manage(env, "demo")
         peak.start()
-        servers.start("daphne", [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)])
-        servers.start(
-            "worker",
-            [CELERY, "-A", "instant", "worker", "--pool=prefork", "--concurrency=2", "-l", "WARNING", "-n", f"bench-{port}@%h"],
-        )
-        servers.start("beat", [CELERY, "-A", "instant", "beat", "-l", "WARNING", "-s", str(logs / "celerybeat-schedule")])
+        servers.start("web", _scaled.serve_command(port, args.server, args.web_workers))
+        servers.start("worker", _scaled.worker_command(port, args.worker_concurrency, args.worker_nice))
+        servers.start("beat", _scaled.niced(
+            [CELERY, "-A", "instant", "beat", "-l", "WARNING", "-s", str(logs / "celerybeat-schedule")], args.worker_nice
+        ))
         wait_until_up(servers)
     except Exception as exc:
         print(f"bench: could not start: {exc}\nlogs in {logs}", file=sys.stderr)
@@ -356,9 +366,16 @@ def main() -> int:
         ceiling_requests = [(str(n), "GET", b"", {}) for n in range(args.requests)]
 
         print(f"bench: {url}, logs in {logs}; load average before: {os.getloadavg()}", flush=True)
+        web_cpu = _scaled.group_cpu_seconds(servers.processes["web"].pid)
         ceiling = asyncio.run(run_load(url + "/healthz/", ceiling_requests, args.concurrency))
+        ceiling_cpu = _scaled.group_cpu_seconds(servers.processes["web"].pid) - web_cpu
         redis_before = redis_connections(servers.env["REDIS_URL"])
+        spy = _scaled.start_profile(servers.processes["web"].pid, args.profile) if args.profile else None
+        cpu_before = {name: _scaled.group_cpu_seconds(proc.pid) for name, proc in servers.processes.items()}
         result = asyncio.run(run_load(webhook_url, load, args.concurrency))
+        cpu_load = {name: _scaled.group_cpu_seconds(proc.pid) - cpu_before[name] for name, proc in servers.processes.items()}
+        if spy is not None:
+            _scaled.stop_profile(spy)
         load_average_after_load = os.getloadavg()
         servers.check_alive()
         processing = wait_for_processing(result.acked, timeout=args.wait)
@@ -367,7 +384,7 @@ def main() -> int:
         peak.stop()
         servers.stop()
         if not args.keep:
-            processes.drop_postgres(base_db, BENCH_DB)
+            processes.drop_postgres(base_db, db_name)
 
     ack_rate = args.requests / result.elapsed
     ceiling_rate = args.requests / ceiling.elapsed
@@ -376,7 +393,7 @@ def main() -> int:
     )
     lines = [
         f"load: {args.requests} signed Sandbox webhooks, {args.customers} customers, concurrency {args.concurrency}",
-        "servers: 1 Daphne, 1 Celery worker (prefork, --concurrency=2), 1 beat; PostgreSQL + Redis",
+        "servers: " + _scaled.describe_servers(args.server, args.web_workers, args.worker_concurrency, args.worker_nice),
         f"5xx: {result.count_5xx}   other non-200: {result.other_non_200}   transport errors: {sum(result.errors.values())}"
         + (f" {dict(result.errors)}" if result.errors else ""),
         f"statuses: {dict(sorted(result.statuses.items()))}",
@@ -385,7 +402,10 @@ def main() -> int:
         ),
         f"ack rate: {ack_rate:.0f} req/s over {result.elapsed:.1f} s"
         f"   (ceiling, GET /healthz/ at the same concurrency: {ceiling_rate:.0f} req/s,"
-        f" p50 {ms(percentile(ceiling.latencies, 50))}, non-200: {sum(ceiling.statuses.values()) - ceiling.statuses[200]})",
+        f" p50 {ms(percentile(ceiling.latencies, 50))}, p99 {ms(percentile(ceiling.latencies, 99))}, non-200: {sum(ceiling.statuses.values()) - ceiling.statuses[200]})",
+        f"CPU during the load: web {cpu_load['web']:.1f} s ({cpu_load['web'] * 1000 / args.requests:.2f} ms per webhook;"
+        f" ceiling: {ceiling_cpu * 1000 / args.requests:.2f} ms per /healthz/),"
+        f" worker {cpu_load['worker']:.1f} s, beat {cpu_load['beat']:.1f} s",
         f"acknowledged: {len(result.acked)}   stored: {processing.stored}   lost: {len(processing.lost)}"
         f"   duplicated: {len(processing.duplicated)}",
         f"processing: {processing.stored / process_seconds:.0f} messages/s "
@@ -393,7 +413,7 @@ def main() -> int:
         f"webhook events: {processing.events}   work rows left: {processing.jobs or 'none'}",
         f"Redis connections opened during the load and its processing: {redis_opened}"
         f" ({redis_opened / max(1, processing.stored):.2f} per message stored)",
-        f"peak PostgreSQL connections to {BENCH_DB}: {peak.peak_total} "
+        f"peak PostgreSQL connections to {db_name}: {peak.peak_total} "
         f"(per process, each at its own peak: {dict(sorted(peak.peak_by_app.items()))})",
         f"load average after the load: {load_average_after_load}; now: {os.getloadavg()}",
     ]

@@ -5,14 +5,15 @@ It needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, as bench/load_webhooks.
 
 What it starts (bench/_scaled.py), and stops at the end: a throw-away PostgreSQL database
 ``instant_bench_offer`` (dropped afterwards unless ``--keep``), Redis db 10 (flushed), ``migrate``,
-``demo`` and three more agents in queue "Support" (agent3..agent5, so 5 agents), then one Daphne,
-one Celery worker (prefork, ``--concurrency=2``) and one beat.
+``demo`` and three more agents in queue "Support" (agent3..agent5, so 5 agents), then the web
+server (``--server``: uvicorn by default, or daphne), one Celery worker (prefork,
+``--concurrency=2``) and one beat.
 
 Then, over 127.0.0.1:
 
 1. the 5 agents log in through /login/ and go online (``POST /api/v1/presence/``);
 2. a client process of its own (this file with ``--client``; Autobahn's asyncio flavour, which comes
-   with Daphne, so nothing is installed) opens one ``/ws/desktop/`` per agent with its session
+   with Daphne, a dependency, so nothing is installed) opens one ``/ws/desktop/`` per agent with its session
    cookie and stamps every ``interaction.offered`` with ``time.monotonic()`` (CLOCK_MONOTONIC, one
    clock for every process of the machine);
 3. the ceiling, same server, same run: ``GET /healthz/`` round trips (sequential, before the load,
@@ -251,16 +252,20 @@ def main() -> int:
     parser.add_argument("--pings", type=int, default=100, help="ceiling round trips of each kind (default 100)")
     parser.add_argument("--target-ms", type=float, default=150, help="p99 target (issue 11: 150 ms)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the server logs")
-    args = parser.parse_args()
-
     sys.path.insert(0, str(HERE.parent))
     import httpx
 
     import _scaled
 
+    _scaled.add_server_arguments(parser, db_name="instant_bench_offer", redis_db=10)
+    args = parser.parse_args()
+
     print(f"offer_latency: uptime before: {_scaled.uptime()}", flush=True)
     try:
-        inst = _scaled.start_installation("instant_bench_offer", 10)
+        inst = _scaled.start_installation(
+            args.db_name, args.redis_db, server=args.server, web_workers=args.web_workers,
+            worker_concurrency=args.worker_concurrency, worker_nice=args.worker_nice,
+        )
     except Exception as exc:  # noqa: BLE001
         print(f"offer_latency: could not start: {exc}", file=sys.stderr)
         return 2
@@ -293,7 +298,7 @@ def main() -> int:
             requests.append((phone, body, headers))
         print(f"offer_latency: {inst.url}, 5 agents online with a desktop socket each; "
               f"{count} webhooks from new customers at {args.rate:g}/s", flush=True)
-        pgids = {name: inst.procs[name].pid for name in ("daphne", "worker")}
+        pgids = {name: inst.procs[name].pid for name in ("web", "worker")}
         cpu_before = {name: _scaled.group_cpu_seconds(pgid) for name, pgid in pgids.items()}
         sent, acks, statuses, errors, healthz_load = asyncio.run(
             send_load(webhook_url, inst.url + "/healthz/", requests, args.rate)
@@ -306,7 +311,7 @@ def main() -> int:
         }
         closed_during_run = list(client.closed)
         inst.check_alive()
-        problems = inst.log_problems("daphne") + inst.log_problems("worker")
+        problems = inst.log_problems("web") + inst.log_problems("worker")
         stages = breakdown(sent, client.offers, time.time() - time.monotonic())
     finally:
         if client is not None:
@@ -323,7 +328,7 @@ def main() -> int:
     p99 = _scaled.pct(latencies, 99)
     lines = [
         f"load: {len(sent)} signed Sandbox webhooks from new customers at {args.rate:g}/s; 5 agents online in Support",
-        "servers: 1 Daphne, 1 Celery worker (prefork, --concurrency=2), 1 beat; PostgreSQL + Redis db 10",
+        "servers: " + _scaled.describe_servers(args.server, args.web_workers, args.worker_concurrency, args.worker_nice),
         f"webhook answers: {dict(sorted(statuses.items()))}  transport errors: {dict(errors) or 0}"
         f"  ack latency: {_scaled.summary(acks)}",
         f"webhook → interaction.offered, per (webhook, agent): {_scaled.summary(latencies)}",
@@ -341,7 +346,7 @@ def main() -> int:
         + ", ".join(f"{name} {sec * 1000:.1f} ms" for name, sec in cpu_per_webhook.items())
         + f"; the 2 cores' load average stayed around {os.getloadavg()[1]:.1f}",
         f"other events on the sockets: {dict(client.other)}",
-        f"ERROR records in the server logs (daphne + worker): {len(problems)}" + (f" first: {problems[:3]}" if problems else ""),
+        f"ERROR records in the server logs (web + worker): {len(problems)}" + (f" first: {problems[:3]}" if problems else ""),
         f"target (issue 11): p99 <= {args.target_ms:g} ms → {'met' if p99 * 1000 <= args.target_ms else 'NOT met'}"
         f" (p99 {p99 * 1000:.0f} ms)",
         f"uptime after the load: {load_after}",

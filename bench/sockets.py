@@ -1,16 +1,17 @@
-"""Idle desktop sockets on one Daphne: capacity, memory per socket, fan-out latency, mass close.
+"""Idle desktop sockets on one web process: capacity, memory per socket, fan-out latency, mass close.
 
 Run it with ``make bench`` or ``.venv/bin/python bench/sockets.py [--sockets 2000]``. It needs
 PostgreSQL and Redis (DATABASE_URL / REDIS_URL, as bench/load_webhooks.py).
 
 What it starts (bench/_scaled.py), and stops at the end: a throw-away PostgreSQL database
 ``instant_bench_sockets`` (dropped afterwards unless ``--keep``), Redis db 11 (flushed), ``migrate``,
-``demo`` and agent3..agent5 in queue "Support" (5 agents), then one Daphne, one Celery worker
-(prefork, ``--concurrency=2``) and one beat.
+``demo`` and agent3..agent5 in queue "Support" (5 agents), then one web process (``--server``:
+uvicorn by default, or daphne), one Celery worker (prefork, ``--concurrency=2``) and one beat, with
+the channel layer of ``--layer`` (``pubsub``, the default with REDIS_URL, or ``core``).
 
-Open files: each socket is one descriptor in Daphne and one in the client. This script raises its
+Open files: each socket is one descriptor in the web process and one in the client. This script raises its
 soft ``RLIMIT_NOFILE`` (``resource.setrlimit``) to ``2 × sockets + 1000`` (at most the hard limit);
-Daphne and the client inherit it. A production Daphne needs ``ulimit -n`` (systemd ``LimitNOFILE``)
+the servers and the client inherit it. A production web process needs ``ulimit -n`` (systemd ``LimitNOFILE``)
 above its socket count plus its pools (PostgreSQL, Redis) and logs: e.g. 4096 for 2,000 desktops.
 
 The client: ONE asyncio process (this file with ``--client``) using the ``websockets`` library. It is
@@ -24,22 +25,23 @@ Steps, over 127.0.0.1:
 1. sessions: the 5 agents log in through /login/ ``--logins`` times in all (default 20, i.e. 4
    browsers each; logging in N times would spend most of the run in PBKDF2), and go online. The
    sockets use those sessions round robin, as tabs of the same browser do;
-2. Daphne's RSS (``/proc/<pid>/status``), then ``--sockets`` desktop sockets opened
-   ``--connect-concurrency`` at a time; Daphne's RSS again after they have settled: memory per socket;
+2. the web process's RSS (``/proc/<pid>/status``), then ``--sockets`` desktop sockets opened
+   ``--connect-concurrency`` at a time; its RSS again after they have settled: memory per socket;
 3. the sockets stay idle ``--idle`` seconds (no client pings, like a browser); any close is reported;
 4. the ceiling, same server and sockets: one socket's ``ping`` → reply round trip (sequential), and
    every socket sending ``ping`` at once (each socket's round trip: the same N messages through
-   Daphne and this client, with no Redis and no worker);
+   the web process and this client, with no Redis and no worker);
 5. fan-out, ``--rounds`` times each:
    a. ``channel layer``: this process ``group_send``s a marker event to ``queue.<Support>`` (every
-      socket is in it): Redis → Daphne → N sockets;
+      socket is in it): Redis → web process → N sockets;
    b. ``webhook``: a new customer writes (signed Sandbox webhook); the worker publishes
       ``queue.stats`` to ``queue.<Support>`` (all N sockets) and ``interaction.offered`` to each
       agent's group (N/5 sockets each). Latency from just before the POST;
    per socket the time to its copy; missed = sockets without it after ``--timeout`` s;
 6. mass close: ``--close`` sockets closed at once (clean close handshakes); after ``--settle`` s,
-   error lines in Daphne's log and the channel layer's groups in Redis (sorted sets
-   ``asgi:group:<name>``): members beyond the sockets still open are dirty (dead channels that every
+   error lines in the web log and the channel layer's groups in Redis (core layer: sorted sets
+   ``asgi:group:<name>``; pub/sub layer: the process's subscriptions, one per open socket and one per
+   group with members): members beyond the sockets still open are dirty (dead channels that every
    later ``group_send`` still pushes to). One more ``channel layer`` round checks the survivors.
 
 Exit status 0 when every target of issue 11 is met (all sockets open, 0 missed, fan-out p99 <=
@@ -246,12 +248,30 @@ def ensure_websockets(deps: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", deps, "websockets"], check=True)
 
 
-def redis_groups(redis_url: str) -> dict[str, int]:
+SOCKET_CHANNELS = "(socket channels)"
+
+
+def redis_groups(redis_url: str, layer: str, expected: dict[str, int]) -> dict[str, int]:
+    """Members per group as Redis holds them, to compare with ``expected`` (from the open sockets).
+
+    The core layer keeps each group as a sorted set of channels (``asgi:group:<name>``). The pub/sub
+    layer keeps members in the web process; Redis holds one subscription per group the process has
+    members in and one per open socket. A group then counts its expected members when subscribed (1
+    when none are expected: a stale subscription), and ``SOCKET_CHANNELS`` the socket subscriptions
+    (a closed socket still subscribed shows there).
+    """
     import redis
+    from django.conf import settings
 
     client = redis.Redis.from_url(redis_url)
     try:
-        return {key.decode().split(":group:", 1)[1]: client.zcard(key) for key in client.scan_iter(match="asgi:group:*")}
+        if layer == "core":
+            return {key.decode().split(":group:", 1)[1]: client.zcard(key) for key in client.scan_iter(match="asgi:group:*")}
+        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+        subscribed = {c.decode().split("__group__", 1)[1] for c in client.pubsub_channels(f"{prefix}__group__*")}
+        out = {g: expected.get(g) or 1 for g in subscribed}
+        out[SOCKET_CHANNELS] = len(client.pubsub_channels(f"{prefix}specific.*"))
+        return out
     finally:
         client.close()
 
@@ -269,16 +289,25 @@ def main() -> int:
     parser.add_argument("--target-ms", type=float, default=200, help="fan-out p99 target (issue 11: 200 ms)")
     parser.add_argument("--deps", default=DEFAULT_DEPS, help=f"where websockets is installed for the client ({DEFAULT_DEPS})")
     parser.add_argument("--keep", action="store_true", help="keep the database and the server logs")
-    args = parser.parse_args()
-
     sys.path.insert(0, str(HERE.parent))
     import _scaled
+
+    _scaled.add_server_arguments(parser, db_name="instant_bench_sockets", redis_db=11)
+    parser.add_argument("--profile", metavar="FILE", help="py-spy the web process during the channel-layer rounds")
+    parser.add_argument("--layer", choices=("pubsub", "core"), default=os.environ.get("INSTANT_CHANNEL_LAYER") or "pubsub",
+                        help="channels-redis layer (INSTANT_CHANNEL_LAYER; default pubsub)")
+    args = parser.parse_args()
 
     nofile = _scaled.raise_open_files(2 * args.sockets + 1000)
     ensure_websockets(args.deps)
     print(f"sockets: uptime before: {_scaled.uptime()}; RLIMIT_NOFILE {nofile}", flush=True)
     try:
-        inst = _scaled.start_installation("instant_bench_sockets", 11)
+        inst = _scaled.start_installation(
+            args.db_name, args.redis_db, server=args.server, web_workers=args.web_workers,
+            worker_concurrency=args.worker_concurrency, worker_nice=args.worker_nice, extra_env={"INSTANT_CHANNEL_LAYER": args.layer},
+        )
+        print(f"servers: {_scaled.describe_servers(args.server, args.web_workers, args.worker_concurrency, args.worker_nice)};"
+              f" channel layer: {args.layer}", flush=True)
     except Exception as exc:  # noqa: BLE001
         print(f"sockets: could not start: {exc}", file=sys.stderr)
         return 2
@@ -301,7 +330,10 @@ def main() -> int:
 
         layer = get_channel_layer()
         group = f"queue.{inst.support_queue_id}"
-        groups_of = {name: desktop_groups_for(User.objects.get(username=name)) for name in _scaled.AGENTS}
+        from apps.core.realtime import DESKTOPS_GROUP
+
+        # The groups DesktopConsumer joins: the selector's, and every desktop's.
+        groups_of = {name: [*desktop_groups_for(User.objects.get(username=name)), DESKTOPS_GROUP] for name in _scaled.AGENTS}
         webhook_url = inst.webhook_url()
 
         started = time.monotonic()
@@ -325,10 +357,14 @@ def main() -> int:
         time.sleep(5)
         rss_after = inst.rss_kib()
         per_socket = (rss_after - rss_before) / max(1, connected["opened"])
-        say(f"Daphne RSS: {rss_before / 1024:.0f} MiB before, {rss_after / 1024:.0f} MiB with the sockets "
+        say(f"web RSS: {rss_before / 1024:.0f} MiB before, {rss_after / 1024:.0f} MiB with the sockets "
             f"→ {per_socket:.1f} KiB per socket")
-        members = redis_groups(inst.env["REDIS_URL"])
-        say(f"group {group} has {members.get(group, 0)} members after connecting")
+        members = redis_groups(inst.env["REDIS_URL"], args.layer, {group: connected["opened"]})
+        if args.layer == "pubsub":
+            say(f"after connecting: {members.get(SOCKET_CHANNELS, 0)} socket subscriptions and "
+                f"{len(members) - 1} group subscriptions in Redis (one per group for the process)")
+        else:
+            say(f"group {group} has {members.get(group, 0)} members after connecting")
 
         time.sleep(args.idle)
         status = client.ask(cmd="status")
@@ -337,12 +373,12 @@ def main() -> int:
         failed |= status["closed_by_server_count"] > 0 or connected["failed"] > 0
 
         one = client.ask(cmd="ping_one", count=100)["rtts"]
-        cpu_before = _scaled.cpu_seconds(inst.procs["daphne"].pid)
+        cpu_before = _scaled.cpu_seconds(inst.procs["web"].pid)
         everyone = client.ask(cmd="ping_all", timeout=args.timeout)
-        ping_all_cpu = _scaled.cpu_seconds(inst.procs["daphne"].pid) - cpu_before
+        ping_all_cpu = _scaled.cpu_seconds(inst.procs["web"].pid) - cpu_before
         say(f"ceiling, one socket ping → reply (sequential):        {_scaled.summary(one)}")
         say(f"ceiling, every socket pings at once, its round trip:  {_scaled.summary(everyone['rtts'])}"
-            f"; missed {everyone['missed']}; Daphne CPU {ping_all_cpu * 1000:.0f} ms")
+            f"; missed {everyone['missed']}; web CPU {ping_all_cpu * 1000:.0f} ms")
 
         def layer_round(n: int) -> tuple[list[float], int]:
             client.ask(cmd="arm", types=["bench.marker"])
@@ -366,17 +402,20 @@ def main() -> int:
 
         layer_round(-1)  # warm-up: this process's channel-layer pool
         lat, missed = [], 0
-        daphne_pid, client_pid = inst.procs["daphne"].pid, client.proc.pid
-        cpu = (_scaled.cpu_seconds(daphne_pid), _scaled.cpu_seconds(client_pid))
+        web_pid, client_pid = inst.procs["web"].pid, client.proc.pid
+        spy = _scaled.start_profile(web_pid, args.profile) if args.profile else None
+        cpu = (_scaled.cpu_seconds(web_pid), _scaled.cpu_seconds(client_pid))
         for n in range(args.rounds):
             values, m = layer_round(n)
             lat += values
             missed += m
             time.sleep(0.5)
-        cpu = [(_scaled.cpu_seconds(pid) - before) / args.rounds for pid, before in zip((daphne_pid, client_pid), cpu)]
+        cpu = [(_scaled.cpu_seconds(pid) - before) / args.rounds for pid, before in zip((web_pid, client_pid), cpu)]
+        if spy is not None:
+            _scaled.stop_profile(spy)
         say(f"fan-out, channel layer group_send → {connected['opened']} sockets, {args.rounds} rounds: "
             f"{_scaled.summary(lat)}; missed {missed}")
-        say(f"  CPU per round: Daphne {cpu[0] * 1000:.0f} ms ({cpu[0] * 1e6 / max(1, connected['opened']):.0f} µs per socket),"
+        say(f"  CPU per round: web {cpu[0] * 1000:.0f} ms ({cpu[0] * 1e6 / max(1, connected['opened']):.0f} µs per socket),"
             f" this client {cpu[1] * 1000:.0f} ms (incl. 0.5 s idle between rounds)")
         fanout_p99, fanout_missed = _scaled.pct(lat, 99), missed
 
@@ -394,7 +433,7 @@ def main() -> int:
         closed = client.ask(cmd="close", n=args.close)
         time.sleep(args.settle)
         new_errors = inst.log_problems()[errors_before:]
-        text = (inst.logs / "daphne.log").read_text(errors="replace")
+        text = (inst.logs / "web.log").read_text(errors="replace")
         kinds = Counter(
             line.split(":", 1)[0].rsplit(".", 1)[-1]
             for line in text.splitlines()
@@ -406,17 +445,19 @@ def main() -> int:
         for name, count in remaining.items():
             for g in groups_of[name]:
                 expected[g] += count
-        members = redis_groups(inst.env["REDIS_URL"])
+        if args.layer == "pubsub":
+            expected[SOCKET_CHANNELS] = connected["opened"] - closed["closed"]
+        members = redis_groups(inst.env["REDIS_URL"], args.layer, expected)
         dirty = {g: members.get(g, 0) - expected[g] for g in set(members) | set(expected) if members.get(g, 0) != expected[g]}
         say(f"mass close: {closed['closed']} sockets closed at once in {closed['seconds']:.2f} s; after {args.settle:g} s:")
-        say(f"  Daphne log: {len(new_errors)} ERROR records {dict(kinds) if new_errors else ''}"
+        say(f"  web log: {len(new_errors)} ERROR records {dict(kinds) if new_errors else ''}"
             + (f"; first: {new_errors[0][:160]}" if new_errors else ""))
         say(f"  groups in Redis: {dict(sorted(members.items()))}; expected from the open sockets: {dict(sorted(expected.items()))}")
         say(f"  dirty (members of closed sockets left in groups): {sum(dirty.values())} {dirty or ''}")
         after_lat, after_missed = layer_round(99)
         say(f"  fan-out to the {connected['opened'] - closed['closed']} survivors: {_scaled.summary(after_lat)}; missed {after_missed}")
         status = client.ask(cmd="status")
-        say(f"closed by the server over the whole run: {status['closed_by_server_count']}; Daphne RSS now {inst.rss_kib() / 1024:.0f} MiB")
+        say(f"closed by the server over the whole run: {status['closed_by_server_count']}; web RSS now {inst.rss_kib() / 1024:.0f} MiB")
         failed |= bool(dirty) or bool(new_errors) or after_missed > 0 or status["closed_by_server_count"] > 0
         inst.check_alive()
     finally:

@@ -4,15 +4,25 @@ from __future__ import annotations
 import asyncio
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application() does
+
+from apps.core.http_handler import SyncChainASGIHandler  # noqa: E402
+
+# Django's ASGIHandler, with the sync middleware chain run in one thread hop (apps/core/http_handler.py).
+django_asgi_app = SyncChainASGIHandler()
 
 # Malformed multipart bodies reach Django (a JSON 400) instead of Twisted's bare 400.
 from apps.core.daphne_compat import leave_form_parsing_to_django  # noqa: E402
 
 leave_form_parsing_to_django()
+
+# One thread hop less per websocket message and per event a socket forwards (apps/core/channels_compat.py).
+from apps.core.channels_compat import skip_connection_check_per_message  # noqa: E402
+
+skip_connection_check_per_message()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -46,3 +56,4 @@ async def application(scope, receive, send):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     return await _router(scope, receive, send)
+

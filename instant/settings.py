@@ -150,12 +150,32 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# The ASGI server of ``manage.py serve``: Daphne for development (``make run``), uvicorn (uvloop +
+# httptools) for the scaled set-up, where it measured faster (README "Scaling out").
+INSTANT_SERVER = env_str("INSTANT_SERVER") or "daphne"
+if INSTANT_SERVER not in {"daphne", "uvicorn"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("INSTANT_SERVER must be daphne or uvicorn")
+
 REDIS_URL = env_str("REDIS_URL")
+# Which channels-redis layer carries realtime events with REDIS_URL (bench/sockets.py compares them).
+_CHANNEL_LAYERS = {
+    "pubsub": "apps.core.channel_layer.BoundedRedisPubSubChannelLayer",
+    "core": "apps.core.channel_layer.BoundedRedisChannelLayer",
+}
+INSTANT_CHANNEL_LAYER = env_str("INSTANT_CHANNEL_LAYER") or "pubsub"
+if INSTANT_CHANNEL_LAYER not in _CHANNEL_LAYERS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("INSTANT_CHANNEL_LAYER must be pubsub or core")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # channels-redis with a pool that waits when busy (apps/core/channel_layer.py).
-            "BACKEND": "apps.core.channel_layer.BoundedRedisChannelLayer",
+            # channels-redis with a pool that waits when busy (apps/core/channel_layer.py): the pub/sub
+            # layer (one subscription per group and process, delivered locally) or the core layer (a
+            # copy per member in Redis).
+            "BACKEND": _CHANNEL_LAYERS[INSTANT_CHANNEL_LAYER],
             "CONFIG": {
                 # channels-redis waits for messages with a 5 s blocking pop; redis-py 8's default
                 # 5 s socket timeout then fires first and closes idle websockets with 1011. The read
@@ -175,6 +195,10 @@ if REDIS_URL:
             },
         }
     }
+    if INSTANT_CHANNEL_LAYER == "pubsub":
+        # Redis pub/sub channels ignore the db number: two installations sharing a Redis server on
+        # different dbs would hear each other's events. The prefix carries the db.
+        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi.{urlsplit(REDIS_URL).path.strip('/') or '0'}."
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -234,6 +258,9 @@ INSTANT_PROVIDER_BACKENDS = {
 INSTANT_SEND_MAX_ATTEMPTS = env_int("INSTANT_SEND_MAX_ATTEMPTS", 6)
 INSTANT_MEDIA_MAX_ATTEMPTS = env_int("INSTANT_MEDIA_MAX_ATTEMPTS", 6)
 INSTANT_WEBHOOK_MAX_ATTEMPTS = env_int("INSTANT_WEBHOOK_MAX_ATTEMPTS", 40)
+# How long a web process reuses the account behind a webhook URL before reading it again (0: never
+# cached). Edits made in the same process apply at once; see apps/providers/webhooks.py.
+INSTANT_WEBHOOK_ACCOUNT_CACHE_SECONDS = env_int("INSTANT_WEBHOOK_ACCOUNT_CACHE_SECONDS", 10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

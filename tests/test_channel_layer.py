@@ -1,4 +1,4 @@
-"""Many sockets closing at once all leave their groups (issue 11's "group cleanup" figure).
+"""Many sockets closing at once all leave their groups (issue 11's "group cleanup" figure), with either layer.
 
 redis-py 8's asyncio pool raises MaxConnectionsError at once when it is exhausted; 401 of 500
 simultaneous ``group_discard`` calls failed and left dead channels in the groups. The project's layer
@@ -13,7 +13,7 @@ import uuid
 import pytest
 from channels_redis.core import RedisChannelLayer
 
-from apps.core.channel_layer import BoundedRedisChannelLayer
+from apps.core.channel_layer import BoundedRedisChannelLayer, BoundedRedisPubSubChannelLayer
 from tests import processes
 
 SOCKETS = 500
@@ -71,3 +71,95 @@ def test_the_plain_pool_would_have_failed_the_same_burst(redis_url):
 
     errors = asyncio.run(run())
     assert errors and all(type(e).__name__ == "MaxConnectionsError" for e in errors)
+
+
+# ----- the pub/sub layer (INSTANT_CHANNEL_LAYER=pubsub) ------------------------------------------------
+def _pubsub_layer(redis_url: str, **config) -> BoundedRedisPubSubChannelLayer:
+    return BoundedRedisPubSubChannelLayer(hosts=_hosts(redis_url), prefix=f"t{uuid.uuid4().hex[:8]}", **config)
+
+
+async def _subscriptions(redis_url: str, pattern: str) -> list[bytes]:
+    from redis import asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        return await client.pubsub_channels(pattern)
+    finally:
+        await client.aclose()
+
+
+def test_pubsub_five_hundred_sockets_closing_at_once_leave_no_subscription_behind(redis_url):
+    """As a consumer closes: its receive is cancelled, then it discards its groups, all 500 at once."""
+    layer = _pubsub_layer(redis_url)
+
+    async def run():
+        channels = [await layer.new_channel() for _ in range(SOCKETS)]
+        for channel in channels:
+            await layer.group_add("queue.1", channel)
+        receivers = [asyncio.ensure_future(layer.receive(c)) for c in channels]
+        await asyncio.sleep(0.1)
+        for receiver in receivers:
+            receiver.cancel()
+        await asyncio.gather(*receivers, return_exceptions=True)
+        results = await asyncio.gather(*(layer.group_discard("queue.1", c) for c in channels), return_exceptions=True)
+        prefix = layer._get_layer().prefix
+        left = await _subscriptions(redis_url, f"{prefix}*")
+        local = (dict(layer._get_layer().groups), dict(layer._get_layer().channels))
+        await layer.flush()
+        return [r for r in results if isinstance(r, BaseException)], left, local
+
+    errors, left, (groups, channels) = asyncio.run(run())
+    assert errors == []
+    assert left == []
+    assert groups == {} and channels == {}
+
+
+def test_pubsub_a_group_message_is_published_once_and_reaches_every_local_member(redis_url):
+    layer = _pubsub_layer(redis_url)
+    sender = _pubsub_layer(redis_url)  # another process's layer (a Celery worker), same prefix below
+    sender._kwargs["prefix"] = layer._kwargs["prefix"]
+
+    async def run():
+        channels = [await layer.new_channel() for _ in range(50)]
+        for channel in channels:
+            await layer.group_add("desktops", channel)
+        await sender.group_send("desktops", {"type": "event.push", "event": {"type": "x", "data": {}}})
+        got = await asyncio.wait_for(asyncio.gather(*(layer.receive(c) for c in channels)), 10)
+        numsub = await _numsub(redis_url, f"{layer._get_layer().prefix}__group__desktops")
+        await layer.flush()
+        await sender.flush()
+        return got, numsub
+
+    got, numsub = asyncio.run(run())
+    assert [m["event"]["type"] for m in got] == ["x"] * 50
+    assert numsub == 1  # one subscription for the process, not one per socket
+
+
+async def _numsub(redis_url: str, channel: str) -> int:
+    from redis import asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        return dict(await client.pubsub_numsub(channel))[channel.encode()]
+    finally:
+        await client.aclose()
+
+
+def test_pubsub_a_stuck_socket_drops_its_own_messages_and_the_others_still_get_theirs(redis_url):
+    layer = _pubsub_layer(redis_url, capacity=3)
+
+    async def run():
+        stuck, live = await layer.new_channel(), await layer.new_channel()
+        for channel in (stuck, live):
+            await layer.group_add("queue.1", channel)
+        received = []
+        for n in range(6):
+            await layer.group_send("queue.1", {"type": "event.push", "n": n})
+            received.append(await asyncio.wait_for(layer.receive(live), 5))
+        backlog = layer._get_layer().channels[stuck].qsize()
+        await layer.flush()
+        return [m["n"] for m in received], backlog
+
+    received, backlog = asyncio.run(run())
+    assert received == list(range(6))
+    assert backlog == 3

@@ -153,13 +153,13 @@ def conversation(c) -> dict:
 def test_a_masked_agent_receives_no_customer_data_on_the_socket(cast, level, monkeypatch):
     set_level(level)
     published: list[dict] = []
-    original = realtime.send_now
+    original = realtime.deliver
 
-    def record(groups, event):
-        published.append(event)
-        original(groups, event)
+    def record(items):
+        published.extend(event for _, event in items)
+        original(items)
 
-    monkeypatch.setattr(realtime, "send_now", record)
+    monkeypatch.setattr(realtime, "deliver", record)
 
     async def scenario():
         agent_ws, boss_ws = await connect(cast["agent"]), await connect(cast["boss"])

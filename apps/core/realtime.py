@@ -3,6 +3,9 @@
 Groups: ``agent.<id>`` (one agent's desktops), ``queue.<id>`` (everyone who follows a queue),
 ``interaction.<id>`` (anyone watching one interaction, e.g. a supervisor spying),
 ``supervisors`` (the realtime board) and ``sandbox.<account id>`` (the customer simulator).
+
+The events of one transaction travel together: one channel-layer message per group (``events.push``,
+in order), which the consumers unpack into the same single events a socket always received.
 """
 from __future__ import annotations
 
@@ -74,9 +77,9 @@ class _Publisher:
     def running(self) -> bool:
         return self.loop is not None and self.loop.is_running()
 
-    def send(self, layer, groups: list[str], message: dict) -> None:
+    def send(self, layer, messages: list[tuple[str, dict]]) -> None:
         assert self.loop is not None
-        future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), self.loop)
+        future = asyncio.run_coroutine_threadsafe(_send_all(layer, messages), self.loop)
         # Waiting keeps the order of one thread's events, as a direct send would.
         future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
 
@@ -85,33 +88,97 @@ PUBLISH_TIMEOUT_SECONDS = 10
 publisher = _Publisher()
 
 
-async def _send_all(layer, groups: list[str], message: dict) -> None:
-    """One event to its groups at once (the order between different groups does not matter)."""
-    results = await asyncio.gather(*(layer.group_send(group, message) for group in groups), return_exceptions=True)
-    for group, result in zip(groups, results):
+async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
+    """Each group its message, all at once (the order between different groups does not matter)."""
+    results = await asyncio.gather(
+        *(layer.group_send(group, message) for group, message in messages), return_exceptions=True
+    )
+    for (group, message), result in zip(messages, results):
         if isinstance(result, Exception):
-            log.error("could not push %s to %s: %r", message["event"].get("type"), group, result)
+            log.error("could not push %s to %s: %r", _types(message), group, result)
+
+
+def _types(message: dict) -> str:
+    events = message.get("events") or [message.get("event") or {}]
+    return ",".join(str(e.get("type")) for e in events)
+
+
+def group_message(events: list[dict]) -> dict:
+    """What one group receives: one event as ``event.push``, several (one transaction's, in order)
+    as one ``events.push`` that the consumers unpack into the same single events."""
+    if len(events) == 1:
+        return {"type": "event.push", "event": events[0]}
+    return {"type": "events.push", "events": events}
+
+
+def deliver(items: list[tuple[list[str], dict]]) -> None:
+    """Send ``(groups, event)`` pairs now: one channel-layer message per group, events in order."""
+    layer = get_channel_layer()
+    if layer is None or not items:
+        return
+    per_group: dict[str, list[dict]] = {}
+    for groups, event in items:
+        for group in dict.fromkeys(groups):
+            per_group.setdefault(group, []).append(event)
+    messages = [(group, group_message(events)) for group, events in per_group.items()]
+    try:
+        if publisher.running:
+            publisher.send(layer, messages)
+        else:
+            async_to_sync(_send_all)(layer, messages)
+    except Exception:  # a realtime hiccup must never undo or block the committed write
+        log.exception("could not push %s event(s) to %s", len(items), list(per_group))
 
 
 def send_now(groups: Iterable[str], event: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "event.push", "event": event}
-    groups = list(dict.fromkeys(groups))
-    try:
-        if publisher.running:
-            publisher.send(layer, groups, message)
-        else:
-            async_to_sync(_send_all)(layer, groups, message)
-    except Exception:  # a realtime hiccup must never undo or block the committed write
-        log.exception("could not push %s to %s", event.get("type"), groups)
+    """One event to ``groups`` now (outside any transaction)."""
+    deliver([(list(groups), event)])
+
+
+class _TransactionEvents:
+    """The events one transaction publishes, sent together once it commits.
+
+    Each event is collected by its own ``on_commit`` callback, so Django's bookkeeping still drops
+    the events of a savepoint that rolls back. Each publish also registers a flush; a flush sends
+    what was collected unless a later flush is sure to run after it: one registered at the same
+    savepoint level or outside it (a savepoint that rolls back drops its inner flushes only, never
+    an outer one). In the usual case (every event at one level) only the last flush sends.
+    Django keeps no per-transaction state to hang this on, so a batch belongs to the connection's
+    list of commit callbacks (``run_on_commit``): committing starts a new list, and so a new batch.
+    """
+
+    def __init__(self, hooks: list) -> None:
+        self.hooks = hooks
+        self.collected: list[tuple[list[str], dict]] = []
+        self.flushes: list[frozenset] = []
+
+    def add(self, connection, groups: list[str], event: dict) -> None:
+        transaction.on_commit(lambda: self.collected.append((groups, event)), using=connection.alias)
+        index = len(self.flushes)
+        # The savepoints this publish happens in: the same set Django files its callback under.
+        self.flushes.append(frozenset(connection.savepoint_ids))
+        transaction.on_commit(lambda: self.flush(index), using=connection.alias)
+
+    def flush(self, index: int) -> None:
+        mine = self.flushes[index]
+        if any(later <= mine for later in self.flushes[index + 1 :]):
+            return
+        items, self.collected = self.collected, []
+        deliver(items)
 
 
 def publish(event: dict, *, groups: Iterable[str]) -> None:
-    """Send ``event`` to ``groups`` once the current transaction commits."""
+    """Send ``event`` to ``groups`` once the current transaction commits, with the transaction's
+    other events: one channel-layer message per group for the whole transaction."""
     # Serialise now: a value that json cannot carry must fail in the service, not in the socket.
     event = json.loads(json.dumps(event))
     groups = list(groups)
-    transaction.on_commit(lambda: send_now(groups, event))
-
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        transaction.on_commit(lambda: send_now(groups, event))  # autocommit: at once, as Django does
+        return
+    batch = getattr(connection, "_instant_events", None)
+    if batch is None or batch.hooks is not connection.run_on_commit:
+        batch = _TransactionEvents(connection.run_on_commit)
+        connection._instant_events = batch
+    batch.add(connection, groups, event)

@@ -64,6 +64,12 @@ class _Base(AsyncJsonWebsocketConsumer):
     async def event_push(self, message: dict) -> None:
         await self.send_json(message["event"])
 
+    async def events_push(self, message: dict) -> None:
+        """One transaction's events for this group in one channel-layer message (apps.core.realtime):
+        the socket gets them one by one, in order, exactly as if each had come alone."""
+        for event in message["events"]:
+            await self.event_push({"type": "event.push", "event": event})
+
 
 class DesktopConsumer(_Base):
     """``/ws/desktop/``: an agent's or supervisor's live desktop."""

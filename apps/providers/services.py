@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -52,25 +52,55 @@ def handle(item_type: type, handler: Callable[[WhatsAppAccount, ParsedEvent], ob
     _handlers[item_type] = handler
 
 
-def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, event_key: str) -> tuple[WebhookEvent, bool]:
-    """Store a verified webhook once, with the work that processes it; a redelivery only counts as a duplicate."""
+def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, event_key: str) -> tuple[int, bool]:
+    """Store a verified webhook once, with the work that processes it; a redelivery only counts as a duplicate.
+
+    Returns the event's id and whether it is new. This is the whole cost of an acknowledgement (issue
+    11: "verify, one insert, wake the runner"): one INSERT of the event (a redelivery turns it into the
+    duplicate count, in the same statement), one INSERT of its work row, one COMMIT; the runner is woken
+    after the commit.
+    """
+    event = WebhookEvent(
+        account=account,
+        provider=account.provider,
+        event_key=event_key,
+        method=request.method,
+        headers=dict(request.headers),
+        query=[list(p) for p in request.query],
+        body=request.body,
+    )
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = WebhookEvent.objects.create(
-                    account=account,
-                    provider=account.provider,
-                    event_key=event_key,
-                    method=request.method,
-                    headers=dict(request.headers),
-                    query=[list(p) for p in request.query],
-                    body=request.body,
-                )
-        except IntegrityError:
-            WebhookEvent.objects.filter(account=account, event_key=event_key).update(duplicates=F("duplicates") + 1)
-            return WebhookEvent.objects.get(account=account, event_key=event_key), False
-        work.enqueue(WEBHOOK_WORK, key=f"webhook:{event.pk}", args={"event_id": event.pk})
-        return event, True
+        event_id, created = _insert_once(event)
+        if created:
+            work.enqueue(WEBHOOK_WORK, key=f"webhook:{event_id}", args={"event_id": event_id})
+    return event_id, created
+
+
+def _insert_once(event: WebhookEvent) -> tuple[int, bool]:
+    """``INSERT ... ON CONFLICT (account, event_key) DO UPDATE SET duplicates = duplicates + 1 RETURNING``.
+
+    Written out because the ORM has no such statement: ``create()`` needs a savepoint to survive the
+    IntegrityError of a redelivery (and then an UPDATE and a SELECT), and ``bulk_create`` can neither
+    increment on conflict nor say which row was new. A new row has ``duplicates = 0``, an existing one
+    at least 1 after the update. PostgreSQL and SQLite (3.35+) both have upserts with RETURNING; values
+    are prepared by each field, as the ORM's own INSERT does.
+    """
+    meta = WebhookEvent._meta
+    qn = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
+    table = qn(meta.db_table)
+    duplicates = qn(meta.get_field("duplicates").column)
+    conflict = ", ".join(qn(meta.get_field(name).column) for name in ("account", "event_key"))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {duplicates} = {table}.{duplicates} + 1 "
+        f"RETURNING {qn(meta.pk.column)}, {duplicates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event_id, duplicate_count = cursor.fetchone()
+    return event_id, duplicate_count == 0
 
 
 def webhook_event_reprocess(*, event_ids: list[int]) -> int:
@@ -103,7 +133,10 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent:
     the whole event raise, for the runner to retry with backoff: items already applied are stored
     once, so a retry only completes what is missing.
     """
-    event = WebhookEvent.objects.select_related("account").get(pk=event_id)
+    # The account with what processing reads of it (its queue, the entry point's contact lists).
+    event = WebhookEvent.objects.select_related(
+        "account__queue__contact_list", "account__contact_list"
+    ).get(pk=event_id)
     if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
         return event
     account = event.account

@@ -169,7 +169,7 @@ def test_linking_an_interaction_needs_view_permission_on_the_contacts_list(as_us
 
 def test_contact_events_reach_only_who_may_view_the_list(as_user, world, monkeypatch, django_capture_on_commit_callbacks):
     sent: list[tuple[list[str], dict]] = []
-    monkeypatch.setattr(realtime, "send_now", lambda groups, event: sent.append((list(groups), event)))
+    monkeypatch.setattr(realtime, "deliver", lambda items: sent.extend((list(g), e) for g, e in items))
     users = world["users"]
     with django_capture_on_commit_callbacks(execute=True):
         as_user(users["alice"]).patch(f"/api/v1/contacts/{world['a'].pk}/", {"company": "Z"}, format="json")

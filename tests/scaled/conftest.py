@@ -1,4 +1,5 @@
-"""Scaled-mode harness: Daphne (``manage.py serve``) and a Celery worker with beat, on PostgreSQL and Redis.
+"""Scaled-mode harness: uvicorn (``manage.py serve --server uvicorn``) and a Celery worker with beat, on
+PostgreSQL and Redis, with the pub/sub channel layer (the default with REDIS_URL).
 
 The processes run exactly as the README's "Scaling out" starts them, against a database of their
 own (``instant_scaled``, dropped and created for every run) and Redis database 13 (flushed first).
@@ -19,6 +20,7 @@ from .live import ScaledApp
 
 SCALED_DB_NAME = "instant_scaled"
 SCALED_REDIS_DB = 13
+SCALED_SERVER = "uvicorn"  # the README's scaled set-up; Daphne serves `make run` and tests/live
 HERE = Path(__file__).resolve().parent
 
 _LOGS: dict[str, Path] = {}
@@ -84,7 +86,9 @@ def scaled_app(tmp_path_factory) -> ScaledApp:
     app = ScaledApp(url=url, port=port, env=env)
     try:
         _LOGS["server"] = tmp / "server.log"
-        app.processes["server"] = processes.start(processes.serve_command(port), env, _LOGS["server"])
+        app.processes["server"] = processes.start(
+            [*processes.serve_command(port), "--server", SCALED_SERVER], env, _LOGS["server"]
+        )
         app.start_worker = lambda: _start_worker(app, tmp)
         app.start_worker()
         processes.wait_until_up(app.url, app.processes, _LOGS)

@@ -45,7 +45,7 @@ def test_an_idle_desktop_socket_still_receives_an_offer_after_35_seconds(scaled_
     try:
         socket.stay_idle(IDLE_SECONDS)
 
-        # A new customer's message is processed by the Celery worker; its offer reaches Daphne, and
+        # A new customer's message is processed by the Celery worker; its offer reaches the web server, and
         # this socket, through the Redis channel layer.
         _customer_writes(webhook_url, phone="+15550109876", message_id="idle-socket-1")
         event = socket.next_event("interaction.offered", timeout=EVENT_TIMEOUT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from apps.core.audience import publish_event
 from apps.core.exceptions import Conflict, NotAllowed, ServiceError
@@ -38,27 +38,51 @@ def publish_to_agents(event: dict, agent_ids) -> None:
 
 
 def queue_stats(queue_id: int) -> dict[str, int]:
+    """The queue's counters in one query (CONTRACT ``board/``: ``offered`` are the waiting ones with
+    at least one live offer; accepting or closing withdraws every live offer, so no other has any)."""
+    live = InteractionOffer.objects.filter(interaction=OuterRef("pk"), status=InteractionOffer.Status.OFFERED)
+    waiting = Q(status=Interaction.Status.WAITING)
     counts = Interaction.objects.filter(queue_id=queue_id, status__in=OPEN_STATES).aggregate(
-        waiting=Count("id", filter=Q(status=Interaction.Status.WAITING)),
+        waiting=Count("id", filter=waiting),
+        offered=Count("id", filter=waiting & Q(Exists(live))),
         open=Count("id", filter=Q(status=Interaction.Status.OPEN)),
     )
-    offered = (
-        InteractionOffer.objects.filter(interaction__queue_id=queue_id, status=InteractionOffer.Status.OFFERED)
-        .values("interaction_id")
-        .distinct()
-        .count()
-    )
-    return {"waiting": counts["waiting"] or 0, "offered": offered, "open": counts["open"] or 0}
+    return {"waiting": counts["waiting"] or 0, "offered": counts["offered"] or 0, "open": counts["open"] or 0}
 
 
 def publish_queue_stats(queue_id: int) -> None:
     publish_event(events.queue_stats(queue_id, queue_stats(queue_id)), queue_id=queue_id)
 
 
-def history_record(interaction: Interaction | int, kind: str, actor: User | None = None, **data) -> None:
-    """One line of the interaction's history (who was offered it, took it, transferred it...)."""
+def history_line(interaction: Interaction | int, kind: str, actor: User | None = None, **data) -> InteractionEvent:
+    """One line of the interaction's history (who was offered it, took it, transferred it...), unsaved."""
     interaction_id = interaction if isinstance(interaction, int) else interaction.pk
-    InteractionEvent.objects.create(interaction_id=interaction_id, kind=kind, actor=actor, data=data)
+    return InteractionEvent(interaction_id=interaction_id, kind=kind, actor=actor, data=data)
+
+
+def history_record(interaction: Interaction | int, kind: str, actor: User | None = None, **data) -> None:
+    history_line(interaction, kind, actor, **data).save()
+
+
+def history_save(lines: list[InteractionEvent]) -> None:
+    """Several lines of one use case in one INSERT (in order: ids follow the list)."""
+    if lines:
+        InteractionEvent.objects.bulk_create(lines)
+
+
+def known_empty_tags(interaction: Interaction) -> Interaction:
+    """An interaction created in this transaction has no tags yet: say so, so that serialising it for
+    its events does not ask the database (the same cache ``prefetch_related("tags")`` fills)."""
+    tags = Interaction.tags.field.related_model.objects.none()  # never reaches the database
+    interaction._prefetched_objects_cache = {**getattr(interaction, "_prefetched_objects_cache", {}), "tags": tags}
+    return interaction
+
+
+def with_relations(queryset):
+    """What an interaction's events serialise besides its own row, read along with it."""
+    return queryset.select_related("account", "queue", "contact", "owner", "first_agent", "disposition").prefetch_related(
+        "tags"
+    )
 
 
 def get_visible(interaction_id: int, user: User) -> Interaction:

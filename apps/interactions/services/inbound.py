@@ -15,7 +15,7 @@ from apps.providers.types import MEDIA_KINDS, InboundMessage, MediaRef
 
 from .. import events
 from ..models import Interaction, Message
-from .common import OPEN_STATES, WINDOW, history_record, publish_for, publish_queue_stats
+from .common import OPEN_STATES, WINDOW, history_line, history_save, known_empty_tags, publish_for, publish_queue_stats
 from .routing import offer_interaction
 
 log = logging.getLogger(__name__)
@@ -33,16 +33,43 @@ def on_opened(hook: Callable[..., object]) -> None:
 
 
 def _lock_open_interaction(account: WhatsAppAccount, key: str) -> Interaction | None:
-    return (
-        Interaction.objects.select_for_update()
+    # Only the interaction's row is locked; its owner and queue come along for its events.
+    interaction = (
+        Interaction.objects.select_for_update(of=("self",))
+        .select_related("queue", "owner", "first_agent")
         .filter(account=account, customer_key=key, status__in=OPEN_STATES)
         .first()
     )
+    if interaction is not None:
+        interaction.account = account  # the same row: its events need not read it again
+    return interaction
+
+
+def _apply_inbound(interaction: Interaction, inbound: InboundMessage) -> list[str]:
+    """What one more customer message changes on its interaction; returns the changed fields."""
+    changed = ["unread_count"]
+    interaction.unread_count += 1
+    if inbound.customer_name and not interaction.customer_name:
+        interaction.customer_name = inbound.customer_name
+        changed.append("customer_name")
+    if interaction.last_message_at is None or inbound.timestamp >= interaction.last_message_at:
+        interaction.last_message_at = inbound.timestamp
+        interaction.last_message_direction = Interaction.Direction.IN
+        changed += ["last_message_at", "last_message_direction"]
+    if interaction.last_inbound_at is None or inbound.timestamp > interaction.last_inbound_at:
+        # The window runs from the customer's latest message by the provider's clock, so a
+        # webhook a provider delivers late does not stretch it.
+        interaction.last_inbound_at = inbound.timestamp
+        interaction.window_expires_at = inbound.timestamp + WINDOW
+        interaction.window_expiry_announced = False
+        changed += ["last_inbound_at", "window_expires_at", "window_expiry_announced"]
+    return changed
 
 
 def _open_interaction_for(account: WhatsAppAccount, inbound: InboundMessage) -> tuple[Interaction, bool]:
     """The customer's open interaction on this account, or a new one in the account's queue.
 
+    A new one is stored with this first message already counted in (one INSERT, no UPDATE after).
     The partial unique constraint settles concurrent first messages: the loser's INSERT fails
     and it joins the winner's row instead.
     """
@@ -60,32 +87,52 @@ def _open_interaction_for(account: WhatsAppAccount, inbound: InboundMessage) -> 
         contact_lists=[account.contact_list, account.queue.contact_list],
         create_in=contact_list if account.create_contacts else None,
     )
+    interaction = Interaction(
+        account=account,
+        queue=account.queue,
+        contact=contact,
+        customer_phone=inbound.customer_phone,
+        customer_user_id=inbound.customer_user_id,
+        customer_name=inbound.customer_name,
+        status=Interaction.Status.WAITING,
+        origin=Interaction.Origin.INBOUND,
+        started_at=inbound.timestamp,
+    )
+    _apply_inbound(interaction, inbound)
     try:
         with transaction.atomic():
-            interaction = Interaction.objects.create(
-                account=account,
-                queue=account.queue,
-                contact=contact,
-                customer_phone=inbound.customer_phone,
-                customer_user_id=inbound.customer_user_id,
-                customer_name=inbound.customer_name,
-                status=Interaction.Status.WAITING,
-                origin=Interaction.Origin.INBOUND,
-                started_at=inbound.timestamp,
-            )
+            interaction.save(force_insert=True)
     except IntegrityError:
         interaction = _lock_open_interaction(account, key)
         if interaction is None:  # closed in between: a real conflict, let the event be retried
             raise
         return interaction, False
-    return interaction, True
+    return known_empty_tags(interaction), True
+
+
+def _preview(message: Message) -> str:
+    """The offer card's text for a first message (as ``selectors.offer_preview`` reads it back)."""
+    return message.text[:200] if message.text else f"[{message.kind}]"
 
 
 def inbound_message_receive(*, account: WhatsAppAccount, inbound: InboundMessage) -> Message | None:
-    """Store one customer message once, in the customer's open interaction (or a new one)."""
-    with transaction.atomic():
+    """Store one customer message once, in the customer's open interaction (or a new one).
+
+    A message stored already (another event carrying it, a reprocess) is found by its unique
+    constraint rather than by a look-up before every insert: the INSERT fails, everything this
+    transaction did is rolled back, and a look-up after the rollback tells a duplicate from a real
+    error. Only duplicates pay for the check.
+    """
+    try:
+        return _receive(account, inbound)
+    except IntegrityError:
         if Message.objects.filter(account=account, provider_message_id=inbound.provider_message_id).exists():
             return None
+        raise
+
+
+def _receive(account: WhatsAppAccount, inbound: InboundMessage) -> Message:
+    with transaction.atomic():
         interaction, created = _open_interaction_for(account, inbound)
         message = Message(
             interaction=interaction,
@@ -112,39 +159,21 @@ def inbound_message_receive(*, account: WhatsAppAccount, inbound: InboundMessage
             message.media_state = Message.MediaState.PENDING
             message.attachment_content_type = ref.content_type
             message.attachment_filename = ref.filename
-        try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:  # the same provider message stored by a concurrent delivery
-            return None
-
-        changed = ["unread_count"]
-        interaction.unread_count += 1
-        if inbound.customer_name and not interaction.customer_name:
-            interaction.customer_name = inbound.customer_name
-            changed.append("customer_name")
-        if interaction.last_message_at is None or inbound.timestamp >= interaction.last_message_at:
-            interaction.last_message_at = inbound.timestamp
-            interaction.last_message_direction = Interaction.Direction.IN
-            changed += ["last_message_at", "last_message_direction"]
-        if interaction.last_inbound_at is None or inbound.timestamp > interaction.last_inbound_at:
-            # The window runs from the customer's latest message by the provider's clock, so a
-            # webhook a provider delivers late does not stretch it.
-            interaction.last_inbound_at = inbound.timestamp
-            interaction.window_expires_at = inbound.timestamp + WINDOW
-            interaction.window_expiry_announced = False
-            changed += ["last_inbound_at", "window_expires_at", "window_expiry_announced"]
-        interaction.save(update_fields=changed)
+        message.save(force_insert=True)
+        if not created:
+            interaction.save(update_fields=_apply_inbound(interaction, inbound))
 
         if message.media_state == Message.MediaState.PENDING:
             work.enqueue(MEDIA_WORK, key=f"media:{message.pk}", args={"message_id": message.pk})
 
         publish_for(interaction, events.message_created(message))
         if created:
-            history_record(interaction, "created", customer_phone=interaction.customer_phone)
+            history = [history_line(interaction, "created", customer_phone=interaction.customer_phone)]
             for hook in opened_hooks:
                 hook(interaction=interaction)
-            offer_interaction(interaction=interaction)
+            offer_interaction(interaction=interaction, fresh=True, preview=_preview(message), history=history)
+            # "created" and "offered" in one INSERT, in that order.
+            history_save(history)
             publish_queue_stats(interaction.queue_id)
         else:
             publish_for(interaction, events.interaction_updated(interaction))

@@ -13,9 +13,18 @@ from apps.core.exceptions import Conflict, NotAllowed
 from apps.users.models import User
 
 from .. import events
-from ..models import Interaction, InteractionOffer
+from ..models import Interaction, InteractionEvent, InteractionOffer
 from ..selectors import offer_preview
-from .common import get_visible, history_record, publish_for, publish_queue_stats, publish_to_agents
+from .common import (
+    get_visible,
+    history_line,
+    history_record,
+    history_save,
+    publish_for,
+    publish_queue_stats,
+    publish_to_agents,
+    with_relations,
+)
 
 
 def reoffer_pause(now: datetime) -> datetime:
@@ -37,12 +46,17 @@ def at_capacity(agent: User) -> bool:
     return owned >= agent.max_open_interactions
 
 
-def _eligible_agents(interaction: Interaction, now: datetime | None = None) -> list[User]:
-    """Online agents of the queue, below their capacity, with no live offer for it and no recent refusal."""
+def _eligible_agents(interaction: Interaction, now: datetime | None = None, *, fresh: bool = False) -> list[User]:
+    """Online agents of the queue, below their capacity, with no live offer for it and no recent refusal.
+
+    ``fresh``: the interaction was created in this transaction, so it has no offers to look up.
+    """
     now = now or timezone.now()
-    agents = list(agents_with_room(interaction.queue.agents.filter(is_active=True, presence=User.Presence.ONLINE)))
-    if not agents:
-        return []
+    agents = list(
+        agents_with_room(User.objects.filter(queues=interaction.queue_id, is_active=True, presence=User.Presence.ONLINE))
+    )
+    if not agents or fresh:
+        return agents
     offers = InteractionOffer.objects.filter(interaction=interaction, agent__in=agents).values_list(
         "agent_id", "status", "decided_at"
     )
@@ -60,26 +74,66 @@ def _eligible_agents(interaction: Interaction, now: datetime | None = None) -> l
             excluded.add(agent_id)
     return [a for a in agents if a.pk not in excluded]
 
-def offer_interaction(*, interaction: Interaction, now: datetime | None = None) -> list[InteractionOffer]:
-    """Offer a waiting interaction to every eligible online agent of its queue (inside a transaction)."""
+
+def _offers_insert(offers: list[InteractionOffer], *, fresh: bool) -> list[InteractionOffer]:
+    """All offers in one INSERT. Callers hold the interaction's row lock, so a live offer made
+    meanwhile is rare (an agent's own offers_for_agent racing a sweep): then one by one, each in a
+    savepoint, keeping those that go in. A fresh interaction is invisible to others: no race at all."""
+    if fresh:
+        return InteractionOffer.objects.bulk_create(offers)
+    try:
+        with transaction.atomic():
+            return InteractionOffer.objects.bulk_create(offers)
+    except IntegrityError:
+        made = []
+        for offer in offers:
+            offer.pk = None
+            try:
+                with transaction.atomic():
+                    offer.save(force_insert=True)
+            except IntegrityError:  # offered concurrently already
+                continue
+            made.append(offer)
+        return made
+
+
+def offer_interaction(
+    *,
+    interaction: Interaction,
+    now: datetime | None = None,
+    fresh: bool = False,
+    preview: str | None = None,
+    history: list[InteractionEvent] | None = None,
+) -> list[InteractionOffer]:
+    """Offer a waiting interaction to every eligible online agent of its queue (inside a transaction).
+
+    ``fresh``: created in this transaction (no offers yet); ``preview``: the offer card's text when the
+    caller has the first message at hand; ``history``: the caller saves the ``offered`` line with its own.
+    """
     if interaction.status != Interaction.Status.WAITING:
         return []
     now = now or timezone.now()
     expires = now + timedelta(seconds=interaction.queue.offer_timeout)
-    offers = []
-    serialized = None
-    for agent in _eligible_agents(interaction, now):
-        try:
-            with transaction.atomic():
-                offer = InteractionOffer.objects.create(interaction=interaction, agent=agent, expires_at=expires)
-        except IntegrityError:  # offered concurrently already
-            continue
-        offers.append(offer)
-        if serialized is None:
-            serialized, preview = events.interaction_data(interaction), offer_preview(interaction)
-        publish_to_agents(events.interaction_offered(interaction, offer, serialized=serialized, preview=preview), [agent.pk])
-    if offers:
-        history_record(interaction, "offered", agents=[o.agent_id for o in offers])
+    agents = _eligible_agents(interaction, now, fresh=fresh)
+    if not agents:
+        return []
+    offers = _offers_insert(
+        [InteractionOffer(interaction=interaction, agent=agent, expires_at=expires) for agent in agents], fresh=fresh
+    )
+    if not offers:
+        return []
+    # One serialisation for every offer: the interaction is the same object in each.
+    serialized = events.interaction_data(interaction)
+    preview = offer_preview(interaction) if preview is None else preview
+    for offer in offers:
+        publish_to_agents(
+            events.interaction_offered(interaction, offer, serialized=serialized, preview=preview), [offer.agent_id]
+        )
+    line = history_line(interaction, "offered", agents=[o.agent_id for o in offers])
+    if history is None:
+        history_save([line])
+    else:
+        history.append(line)
     return offers
 
 def offers_for_agent(*, agent: User, now: datetime | None = None) -> int:
@@ -89,7 +143,7 @@ def offers_for_agent(*, agent: User, now: datetime | None = None) -> int:
     waiting = Interaction.objects.filter(status=Interaction.Status.WAITING, queue__agents=agent).order_by("started_at")
     for interaction in waiting:
         with transaction.atomic():
-            locked = Interaction.objects.select_for_update().get(pk=interaction.pk)
+            locked = with_relations(Interaction.objects.select_for_update(of=("self",))).get(pk=interaction.pk)
             count += len(offer_interaction(interaction=locked, now=now))
             queues.add(locked.queue_id)
     for queue_id in queues:
@@ -120,7 +174,9 @@ def interaction_accept(*, interaction_id: int, user: User) -> Interaction:
         )
         if not won:
             raise Conflict("already_taken", "Another agent has already taken this interaction.")
-        interaction.refresh_from_db()
+        # Read the row back as the UPDATE left it, with what its events show in the same two queries
+        # (a bare refresh_from_db would drop the related objects and let the serializer read each again).
+        interaction = with_relations(Interaction.objects).get(pk=interaction_id)
         InteractionOffer.objects.filter(
             interaction=interaction, agent=user, status=InteractionOffer.Status.OFFERED
         ).update(status=InteractionOffer.Status.ACCEPTED, decided_at=now)
@@ -216,7 +272,11 @@ def offer_next_after_close(*, interaction: Interaction, now: datetime) -> None:
         .values_list("pk", flat=True)[:20]
     )
     for pk in waiting:
-        locked = Interaction.objects.select_for_update().filter(pk=pk, status=Interaction.Status.WAITING).first()
+        locked = (
+            with_relations(Interaction.objects.select_for_update(of=("self",)))
+            .filter(pk=pk, status=Interaction.Status.WAITING)
+            .first()
+        )
         if locked is None:
             continue
         offers = offer_interaction(interaction=locked, now=now)
@@ -248,9 +308,8 @@ def interactions_reoffer(*, now: datetime | None = None) -> int:
     for pk in candidates:
         with transaction.atomic():
             locked = (
-                Interaction.objects.select_for_update(skip_locked=True)
+                with_relations(Interaction.objects.select_for_update(skip_locked=True, of=("self",)))
                 .filter(pk=pk, status=Interaction.Status.WAITING)
-                .select_related("queue")
                 .first()
             )
             if locked is None:

@@ -1,0 +1,17 @@
+"""The application ``manage.py serve`` runs: the project's (settings.ASGI_APPLICATION) with static files.
+
+A factory that uvicorn imports by path, so each of its worker processes (``--workers``) builds its
+own; Django is set up first, since a fresh worker process has not done it yet.
+"""
+from __future__ import annotations
+
+
+def served_application():
+    import django
+
+    django.setup(set_prefix=False)
+    # After setup: both import models and settings.
+    from channels.routing import get_default_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    return ASGIStaticFilesHandler(get_default_application())
