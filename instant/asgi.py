@@ -19,11 +19,6 @@ from apps.core.daphne_compat import leave_form_parsing_to_django  # noqa: E402
 
 leave_form_parsing_to_django()
 
-# One thread hop less per websocket message and per event a socket forwards (apps/core/channels_compat.py).
-from apps.core.channels_compat import skip_connection_check_per_message  # noqa: E402
-
-skip_connection_check_per_message()
-
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

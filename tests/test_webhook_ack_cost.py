@@ -202,11 +202,29 @@ def test_through_the_asgi_application_the_middleware_still_runs_and_the_webhook_
     assert WebhookEvent.objects.filter(account=sandbox_account, event_key="msg:asgi-1").exists()
 
 
-def test_consumers_forward_events_without_a_thread_hop_per_message():
-    """channels' per-message close_old_connections hop is off where the servers run (instant.asgi)."""
+def test_consumers_forward_events_without_a_thread_hop_per_message(monkeypatch):
+    """Channels' per-message close_old_connections hop is skipped by our consumers' dispatch."""
+    import asyncio
+
     from channels import consumer
 
-    from apps.core import channels_compat
-    import instant.asgi  # noqa: F401
+    from apps.desktop.consumers import DesktopConsumer
 
-    assert consumer.aclose_old_connections is channels_compat._connections_closed_by_database_sync_to_async
+    hops = []
+
+    async def hop():
+        hops.append(1)
+
+    monkeypatch.setattr(consumer, "aclose_old_connections", hop)
+    sent = []
+    socket = DesktopConsumer()
+
+    async def send_json(event):
+        sent.append(event)
+
+    socket.send_json = send_json
+    asyncio.run(socket.dispatch({"type": "event.push", "event": {"type": "x"}}))
+    assert [event["type"] for event in sent] == ["x"] and hops == []
+    # Channels' own dispatch would have taken the hop.
+    asyncio.run(consumer.AsyncConsumer.dispatch(socket, {"type": "event.push", "event": {"type": "x"}}))
+    assert hops == [1]
