@@ -54,6 +54,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/load_webhooks.py --server $(BENCH_SERVER) || rc=1; \
 	$(PY) bench/offer_latency.py --server $(BENCH_SERVER) || rc=1; \
 	$(PY) bench/sockets.py --server $(BENCH_SERVER) || rc=1; \
+	$(PY) bench/campaigns.py --mode scaled || rc=1; \
 	exit $$rc
 
 clean:

@@ -10,7 +10,8 @@ Sandbox webhooks as the server checks them.
 ``add_server_arguments()`` gives each script the same options: ``--server`` (default
 ``INSTANT_BENCH_SERVER``, else uvicorn, the README's scaled set-up), ``--web-workers``,
 ``--worker-concurrency``, ``--db-name`` and ``--redis-db`` (so two runs on one machine do not share a
-database). Compare servers in back-to-back runs: the box is shared.
+database). Compare servers in back-to-back runs: the box is shared. ``INSTANT_BENCH_POOL=threads``
+runs the worker with Celery's thread pool instead of prefork.
 
 PostgreSQL and Redis are found through DATABASE_URL and REDIS_URL (defaults
 ``postgres://postgres@127.0.0.1:5432/`` and ``redis://127.0.0.1:6379/``); only their servers are
@@ -62,7 +63,8 @@ def niced(cmd: list[str], nice: int = 0) -> list[str]:
 
 
 def worker_command(port: int, concurrency: int = 2, nice: int = 0) -> list[str]:
-    return niced([CELERY, "-A", "instant", "worker", "--pool=prefork", f"--concurrency={concurrency}", "-l", "WARNING",
+    pool = os.environ.get("INSTANT_BENCH_POOL") or "prefork"
+    return niced([CELERY, "-A", "instant", "worker", f"--pool={pool}", f"--concurrency={concurrency}", "-l", "WARNING",
                   "-n", f"bench-{port}@%h"], nice)
 
 
