@@ -44,6 +44,17 @@ def _close_connection_pools(django_db_setup, django_db_blocker):
         close_pool = getattr(connection, "close_pool", None)
         if close_pool is not None:
             close_pool()
+    # A pool closes only the connections given back to it. A websocket test whose event loop ends
+    # while its consumer is still loading the user (channels' AuthMiddleware, in an executor thread)
+    # leaves that thread's connection checked out for good: end such stragglers, as they are test
+    # threads' and the database is about to be dropped.
+    default = connections["default"]
+    if default.vendor == "postgresql":
+        with django_db_blocker.unblock(), default._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [default.settings_dict["NAME"]],
+            )
 
 
 _FAKE: FakeProvider | None = None
