@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import threading
 import time
 import tracemalloc
@@ -31,20 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _inprocess import setup_throwaway_database  # noqa: E402  (bench/, the script's own folder)
 
 
 def setup_embedded():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
-    os.environ["INSTANT_TASKS"] = "sync"
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
-    os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(), "bench.sqlite3"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_throwaway_database()
 
 
 def setup_scaled():
@@ -164,7 +156,6 @@ def run_rate(fake: FakeMeta, rate: int, seconds: float, workers: int, tag: str, 
     from django.db import close_old_connections, connection
 
     from apps.campaigns import services
-    from apps.campaigns.models import Campaign, CampaignRecipient
     from apps.core import work
 
     contacts = int(rate * (seconds + 10) * 1.2)

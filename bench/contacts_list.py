@@ -10,15 +10,14 @@ filter, a search, "My contacts", and a deep page. Reports p50/p95 per request ki
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _inprocess import setup_throwaway_database  # noqa: E402  (bench/, the script's own folder)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -33,25 +32,9 @@ def main() -> None:
     parser.add_argument("--masking", default="none", choices=["none", "partial", "full"])
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
-    os.environ["INSTANT_TASKS"] = "sync"
-    os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(), "bench.sqlite3"))
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["*"]
-    from django.core.management import call_command
+    setup_throwaway_database(test_client=True)
     from django.db import connection
     from rest_framework.test import APIClient
-
-    if connection.vendor == "postgresql":
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    else:
-        call_command("migrate", verbosity=0)
 
     from apps.contacts.models import Contact, ContactList, ContactListPermission, Tag
     from apps.core.models import InstallationSettings

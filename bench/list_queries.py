@@ -12,17 +12,16 @@ filtered pages together.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _inprocess import setup_throwaway_database  # noqa: E402  (bench/, the script's own folder)
 
 WORDS = (
     "order parcel invoice refund delivery address payment card account password broken late "
@@ -33,19 +32,7 @@ LAST = "Rossi Bianchi Verdi Neri Blu Conti Costa Greco Marino Ricci Bruno Gallo 
 
 
 def setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
-    os.environ["INSTANT_TASKS"] = "sync"
-    os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(), "bench.sqlite3"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    else:
-        call_command("migrate", verbosity=0)
+    setup_throwaway_database()
 
 
 def fill(n_interactions: int, n_messages: int, seed: int = 7) -> dict:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _inprocess import setup_throwaway_database  # noqa: E402  (bench/, the script's own folder)
 
 
 def main() -> None:
@@ -29,27 +28,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100)
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instant.settings")
-    os.environ["INSTANT_TASKS"] = "sync"
-    os.environ.setdefault("SQLITE_PATH", os.path.join(tempfile.mkdtemp(), "bench.sqlite3"))
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["*"]
-    from django.core.management import call_command
+    setup_throwaway_database(test_client=True)
     from django.db import connection
     from django.test import Client
-
-    if connection.vendor == "postgresql":
-        from django.test.utils import get_runner  # noqa: F401  (fresh database: use the test-db machinery)
-
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    else:
-        call_command("migrate", verbosity=0)
 
     from apps.accounts.models import WhatsAppAccount
     from apps.interactions.models import Interaction, Message
