@@ -51,7 +51,7 @@ from .lifecycle import (  # noqa: F401
 )
 from .recipients import (  # noqa: F401
     prepare_recipients,
-    feed,
+    ask_for_pump,
     campaigns_sweep,
     prepare_work,
 )

@@ -12,7 +12,7 @@ from apps.templates.services import params_mapping_check
 from ..models import Campaign, CampaignRecipient
 from .common import CAMPAIGN_PROVIDERS
 from .progress import publish_progress
-from .recipients import _start, feed
+from .recipients import _start, ask_for_pump
 
 
 _EDITABLE = ("name", "account", "template", "contact_list", "params", "scheduled_at", "rate_per_second")
@@ -98,7 +98,7 @@ def campaign_resume(*, campaign_id: int) -> Campaign:
             campaign.save(update_fields=["status"])
         else:
             _start(campaign, now)
-            feed(campaign)
+            ask_for_pump(campaign)
         publish_progress(campaign, force=True)
         return campaign
 

@@ -42,7 +42,7 @@ def prepare_recipients(*, campaign_id: int) -> int:
             if not contacts:
                 campaign.prepared = True
                 campaign.save(update_fields=["prepared"])
-                feed(campaign)
+                ask_for_pump(campaign)
                 break
             stored += _store_batch(campaign, contacts)
             campaign.prepared_up_to = contacts[-1].pk
@@ -94,7 +94,7 @@ def _skip(row: CampaignRecipient, code: str, message: str) -> None:
     row.error_message = message
 
 
-def feed(campaign: Campaign) -> None:
+def ask_for_pump(campaign: Campaign) -> None:
     """Ask for the campaign's pump (inside a transaction); asking twice is harmless (one row per campaign)."""
     if campaign.status == Campaign.Status.RUNNING and campaign.prepared:
         work.enqueue(SEND_WORK, key=f"campaign-send:{campaign.pk}", args={"campaign_id": campaign.pk})
@@ -113,7 +113,7 @@ def campaigns_sweep(*, now: datetime | None = None) -> int:
     for pk in Campaign.objects.filter(status=Campaign.Status.RUNNING).values_list("pk", flat=True):
         with transaction.atomic():
             campaign = Campaign.objects.select_for_update().select_related("account").get(pk=pk)
-            feed(campaign)
+            ask_for_pump(campaign)
             publish_progress(campaign, force=True)
     return count
 

@@ -181,21 +181,18 @@ def _send_failed(recipient: CampaignRecipient, campaign: Campaign, exc: Provider
             slow_down(campaign)
             return max(float(exc.retry_after or 0), 1.0)
         return backoff_delay(recipient.attempts, exc.retry_after)
-    if not exc.permanent:
-        _fail([recipient.pk], campaign, code, f"{exc.message} The provider may have taken it, so it is not sent again.")
-    else:
-        _fail([recipient.pk], campaign, code, exc.message)
+    doubt = "" if exc.permanent else " The provider may have taken it, so it is not sent again."
+    _fail([recipient.pk], campaign, code, exc.message + doubt)
     return None
 
 
-def _fail(recipient_ids: list[int], campaign: Campaign, code: str, message: str) -> int:
+def _fail(recipient_ids: list[int], campaign: Campaign, code: str, message: str) -> None:
     with transaction.atomic():
         updated = CampaignRecipient.objects.filter(pk__in=recipient_ids, status=P.PENDING).update(
             status=P.FAILED, error_code=code[:64], error_message=message[:2000]
         )
         if updated:
             publish_progress(campaign)
-    return updated
 
 
 def _fail_interrupted(campaign_id: int) -> None:
