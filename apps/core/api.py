@@ -7,6 +7,7 @@ oversized body, an unknown URL, a crash) through the ``handler*`` views named in
 from __future__ import annotations
 
 import logging
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import django_filters
@@ -19,7 +20,6 @@ from django.views import defaults
 from django_filters import fields as filter_fields
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
-from rest_framework import status as http
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -141,11 +141,44 @@ class IdsFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = _IdsField
 
 
+class _InUTC:
+    """A date-time filter value, read in UTC. Python takes UTC offsets up to ±23:59, PostgreSQL only
+    up to ±15:59 (a 500 the fuzzer found: ``started_after=0076-04-04T22:10:18-20:09``); in UTC every
+    offset works, and a moment that falls off the calendar in UTC is a 400."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is not None and value.tzinfo is not None:
+            try:
+                value = value.astimezone(dt_timezone.utc)
+            except OverflowError:
+                raise forms.ValidationError("This date and time is out of range.", code="invalid") from None
+        return value
+
+
+class _UTCIsoDateTimeField(_InUTC, filter_fields.IsoDateTimeField):
+    pass
+
+
+class _UTCDateTimeField(_InUTC, forms.DateTimeField):
+    pass
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UTCIsoDateTimeField
+
+
+class DateTimeFilter(django_filters.DateTimeFilter):
+    field_class = _UTCDateTimeField
+
+
 class FilterSet(django_filters.FilterSet):
-    """The base of every API filter set: relation filters that answer 400, never 500, to odd ids."""
+    """The base of every API filter set: relation filters that answer 400, never 500, to odd ids, and
+    date-time filters read in UTC."""
 
     FILTER_DEFAULTS = {
         **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.DateTimeField: {"filter_class": DateTimeFilter},
         models.ManyToManyField: {**django_filters.FilterSet.FILTER_DEFAULTS[models.ManyToManyField], "filter_class": IdsFilter},
         models.ManyToManyRel: {**django_filters.FilterSet.FILTER_DEFAULTS[models.ManyToManyRel], "filter_class": IdsFilter},
         models.ManyToOneRel: {**django_filters.FilterSet.FILTER_DEFAULTS[models.ManyToOneRel], "filter_class": IdsFilter},

@@ -123,3 +123,21 @@ def test_each_row_counts_later_interactions_of_the_same_customer_no_agent_has_ta
     assert counts[rows["a_open_unread"].pk] == 0
     row = next(r for r in body["results"] if r["id"] == earlier.pk)
     assert row["last_message_direction"] == "out"
+
+
+@pytest.mark.parametrize(
+    "value, status",
+    [
+        ("0076-04-04T22:10:18-20:09", 200),  # an offset PostgreSQL refuses, read in UTC instead
+        ("2020-01-01T00:00:00+23:59", 200),
+        ("0001-01-01T00:00:00+05:00", 400),  # before year 1 in UTC: out of range, a 400 with a code
+        ("not a date", 400),
+    ],
+)
+def test_date_filters_take_any_offset_python_reads_and_refuse_the_rest_with_a_code(rows, as_user, sam, value, status):
+    from urllib.parse import quote
+
+    response = as_user(sam).get(f"/api/v1/interactions/?started_after={quote(value)}")
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["code"]

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.contacts.models import Tag
-from apps.core.api import FilterBackend, FilterSet, IdsFilter
+from apps.core.api import FilterBackend, FilterSet, IdsFilter, IsoDateTimeFilter
 from apps.core.api_views import AnyContentNegotiation
 from apps.core.masking import NONE, MaskedSearchFilter, masked_phone_q, masking_level_for
 from apps.core.media import file_response
@@ -52,8 +52,8 @@ from .serializers import (
 
 class InteractionFilter(FilterSet):
     customer_phone = django_filters.CharFilter(method="filter_customer_phone")
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
     unread = django_filters.BooleanFilter(method="filter_unread")
     # D10 list filters (apps.interactions.selectors): several tags must all match; ``q`` is the one
     # search box (name, number, message text); ``text`` the advanced search over message text.
