@@ -1,7 +1,7 @@
 """Realtime payloads of contacts (D9): the contact object as the REST API shapes it, masked per level."""
 from __future__ import annotations
 
-from apps.core.masking import masked_event
+from apps.core.masking import event_representation, masked_event
 
 from .api.serializers import ContactSerializer
 
@@ -13,9 +13,9 @@ def _mask(data: dict, level: str) -> dict:
 
 def contact_event(kind: str, contact, *, contact_id: int | None = None) -> dict:
     """``contact.created|updated|deleted`` with ``data.contact_id`` and ``data.contact`` (null once deleted)."""
-    data = ContactSerializer(contact, context={"request": None, "masking": "none"}).data if contact else None
+    data = event_representation(ContactSerializer, contact) if contact else None
     return masked_event(
         f"contact.{kind}",
-        {"contact_id": contact.pk if contact else contact_id, "contact": dict(data) if data else None},
+        {"contact_id": contact.pk if contact else contact_id, "contact": data},
         _mask,
     )

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.core.masking import NONE, masked_event
+from apps.core.masking import NONE, event_representation, masked_event
 
 from . import selectors
 from .api.serializers import InteractionSerializer, MessageSerializer, NoteSerializer
 
 
 def interaction_data(interaction, *, masking: str = NONE) -> dict[str, Any]:
-    return dict(InteractionSerializer(interaction, context={"request": None, "masking": masking}).data)
+    return event_representation(InteractionSerializer, interaction, masking)
 
 
 def _mask_interaction(data: dict, level: str) -> dict:
@@ -19,11 +19,11 @@ def _mask_interaction(data: dict, level: str) -> dict:
 
 
 def _message(message) -> dict[str, Any]:
-    return dict(MessageSerializer(message, context={"request": None}).data)
+    return event_representation(MessageSerializer, message)
 
 
 def _note(note) -> dict[str, Any]:
-    return dict(NoteSerializer(note, context={"request": None}).data)
+    return event_representation(NoteSerializer, note)
 
 
 def interaction_offered(interaction, offer, *, serialized: dict | None = None, preview: str | None = None) -> dict:

@@ -1,7 +1,7 @@
 """Realtime payloads of transfers: the transfer travels whole, shaped as in the REST API."""
 from __future__ import annotations
 
-from apps.core.masking import mask_fields, masked_event
+from apps.core.masking import event_representation, mask_fields, masked_event
 from apps.interactions.api.serializers import InteractionSerializer
 
 from .api.serializers import TransferSerializer
@@ -18,7 +18,7 @@ def _mask(data: dict, level: str) -> dict:
 
 
 def _transfer(transfer) -> dict:
-    data = dict(TransferSerializer(transfer, context={"request": None}).data)
+    data = event_representation(TransferSerializer, transfer)
     interaction = transfer.interaction
     data["customer_phone"] = interaction.customer_phone
     data["customer_name"] = interaction.customer_name

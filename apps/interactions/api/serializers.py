@@ -1,6 +1,6 @@
 """Interaction, message and note objects, exactly as CONTRACT.md shapes them.
 
-The websocket events reuse these as ``Serializer(obj, context={"request": None}).data``, so
+The websocket events reuse these (``apps.core.masking.event_representation``, no request), so
 nothing here may need a request: absolute URLs fall back to ``settings.PUBLIC_BASE_URL``. Customer
 fields are masked here, once (B5, ``apps.core.masking``): for the request's user, or for the level an
 event passes as ``context["masking"]``.
