@@ -171,3 +171,40 @@ def test_a_handler_that_asks_again_keeps_its_row_for_the_next_slice(on_commit):
         assert slices == [0, 1, 2] and not Job.objects.filter(key="pump1").exists()
     finally:
         work._kinds.pop("test.pump", None)
+
+
+def test_rows_of_a_kind_with_a_batch_handler_run_together_in_one_call():
+    batches: list[list[dict]] = []
+    work.register("test.batched", _handler, batch_handler=batches.append)
+    try:
+        for n in range(3):
+            work.enqueue("test.batched", key=f"b{n}", args={"n": n})  # not woken: no on_commit here
+        assert work.run_due() == 3
+        assert batches == [[{"n": 0}, {"n": 1}, {"n": 2}]]
+        assert calls == []  # the one-by-one handler was not needed
+        assert not Job.objects.exists()
+    finally:
+        work._kinds.pop("test.batched", None)
+
+
+def test_a_batch_that_raises_keeps_nothing_and_each_row_runs_on_its_own():
+    from apps.core.models import InstallationSettings
+
+    def broken_batch(args_list: list[dict]) -> None:
+        InstallationSettings.objects.update(masking="full")  # undone with the batch
+        raise RuntimeError("one of them is odd")
+
+    work.register("test.batched", _handler, max_attempts=3, batch_handler=broken_batch)
+    try:
+        InstallationSettings.load()
+        for n in range(2):
+            work.enqueue("test.batched", key=f"b{n}", args={"n": n})
+        failures.append(Flaky("the first one fails alone"))
+        assert work.run_due() == 2
+        assert InstallationSettings.objects.get().masking != "full"
+        assert calls == [{"n": 0}, {"n": 1}]
+        # The row that failed on its own is retried as any other; the other one is done.
+        job = Job.objects.get()
+        assert (job.key, job.state, job.attempts) == ("b0", "pending", 1)
+    finally:
+        work._kinds.pop("test.batched", None)

@@ -35,5 +35,8 @@ class InteractionsConfig(AppConfig):
         work.register_sweeper("reoffer", routing.interactions_reoffer)
         common.on_close(routing.offer_next_after_close)
         provider_services.handle(InboundMessage, lambda account, item: inbound.inbound_message_receive(account=account, inbound=item))
+        provider_services.handle_many(
+            InboundMessage, lambda account, items: inbound.inbound_messages_receive(account=account, inbounds=items)
+        )
         provider_services.handle(StatusUpdate, lambda account, item: delivery.message_status_apply(account=account, update=item))
         user_services.on_presence(routing.presence_changed)

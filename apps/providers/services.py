@@ -27,6 +27,7 @@ from .types import ParsedEvent, PayloadError
 log = logging.getLogger(__name__)
 
 WEBHOOK_WORK = "providers.webhook"
+WEBHOOK_KEY_PREFIX = "webhook:"
 # A status can beat the send to the database (the provider answers the send, then calls the
 # webhook before we have stored the id). Such an event is retried for a while before it is ignored.
 UNKNOWN_MESSAGE_GRACE = timedelta(minutes=2)
@@ -45,6 +46,7 @@ class ItemsFailed(Exception):
 
 
 _handlers: dict[type, Callable[[WhatsAppAccount, ParsedEvent], object]] = {}
+_batch_handlers: dict[type, Callable[[WhatsAppAccount, list], object]] = {}
 
 
 def handle(item_type: type, handler: Callable[[WhatsAppAccount, ParsedEvent], object]) -> None:
@@ -52,13 +54,20 @@ def handle(item_type: type, handler: Callable[[WhatsAppAccount, ParsedEvent], ob
     _handlers[item_type] = handler
 
 
+def handle_many(item_type: type, handler: Callable[[WhatsAppAccount, list], object]) -> None:
+    """Who applies several items of ``item_type`` of one account at once, in the caller's transaction
+    (a batch of webhook events, ``webhook_events_process``); ``handle``'s handler does the rest."""
+    _batch_handlers[item_type] = handler
+
+
 def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, event_key: str) -> tuple[int, bool]:
     """Store a verified webhook once, with the work that processes it; a redelivery only counts as a duplicate.
 
     Returns the event's id and whether it is new. This is the whole cost of an acknowledgement (issue
-    11: "verify, one insert, wake the runner"): one INSERT of the event (a redelivery turns it into the
-    duplicate count, in the same statement), one INSERT of its work row, one COMMIT; the runner is woken
-    after the commit.
+    11: "verify, one insert, wake the runner"). On PostgreSQL it is one statement: the INSERT of the
+    event (a redelivery turns it into the duplicate count) and the INSERT of its work row, in autocommit
+    (a statement is its own transaction). Elsewhere, the same two INSERTs and a COMMIT. The runner is
+    woken after the commit.
     """
     event = WebhookEvent(
         account=account,
@@ -69,14 +78,30 @@ def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, ev
         query=[list(p) for p in request.query],
         body=request.body,
     )
+    insert, params = _insert_once_sql(event)
+    if connection.vendor == "postgresql":
+        stored = f"stored_{WebhookEvent._meta.db_table}"
+        job_insert, job_params = work.insert_per_row_sql(
+            WEBHOOK_WORK, source=stored, id_column=f"{stored}.id", key_prefix=WEBHOOK_KEY_PREFIX, arg="event_id",
+            where=f"{stored}.duplicates = 0",
+        )
+        sql = f"WITH {stored} AS ({insert}), job AS ({job_insert}) SELECT id, duplicates FROM {stored}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params + job_params)
+            event_id, duplicate_count = cursor.fetchone()
+        if duplicate_count == 0:
+            work.wake_after_commit([f"{WEBHOOK_KEY_PREFIX}{event_id}"])
+        return event_id, duplicate_count == 0
     with transaction.atomic():
-        event_id, created = _insert_once(event)
-        if created:
-            work.enqueue(WEBHOOK_WORK, key=f"webhook:{event_id}", args={"event_id": event_id})
-    return event_id, created
+        with connection.cursor() as cursor:
+            cursor.execute(insert, params)
+            event_id, duplicate_count = cursor.fetchone()
+        if duplicate_count == 0:
+            work.enqueue(WEBHOOK_WORK, key=f"{WEBHOOK_KEY_PREFIX}{event_id}", args={"event_id": event_id})
+    return event_id, duplicate_count == 0
 
 
-def _insert_once(event: WebhookEvent) -> tuple[int, bool]:
+def _insert_once_sql(event: WebhookEvent) -> tuple[str, list]:
     """``INSERT ... ON CONFLICT (account, event_key) DO UPDATE SET duplicates = duplicates + 1 RETURNING``.
 
     Written out because the ORM has no such statement: ``create()`` needs a savepoint to survive the
@@ -95,12 +120,9 @@ def _insert_once(event: WebhookEvent) -> tuple[int, bool]:
     sql = (
         f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({conflict}) DO UPDATE SET {duplicates} = {table}.{duplicates} + 1 "
-        f"RETURNING {qn(meta.pk.column)}, {duplicates}"
+        f"RETURNING {qn(meta.pk.column)} AS id, {duplicates} AS duplicates"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        event_id, duplicate_count = cursor.fetchone()
-    return event_id, duplicate_count == 0
+    return sql, params
 
 
 def webhook_event_reprocess(*, event_ids: list[int]) -> int:
@@ -109,7 +131,7 @@ def webhook_event_reprocess(*, event_ids: list[int]) -> int:
         count = 0
         for event_id in event_ids:
             WebhookEvent.objects.filter(pk=event_id).update(status=WebhookEvent.Status.PENDING, error="")
-            work.enqueue(WEBHOOK_WORK, key=f"webhook:{event_id}", args={"event_id": event_id}, reset=True)
+            work.enqueue(WEBHOOK_WORK, key=f"{WEBHOOK_KEY_PREFIX}{event_id}", args={"event_id": event_id}, reset=True)
             count += 1
     return count
 
@@ -182,8 +204,66 @@ def _finish(event: WebhookEvent, status: str, error: str) -> WebhookEvent:
     return event
 
 
+class NotBatchable(Exception):
+    """An event a batch leaves to the one-by-one path (a payload that does not parse, a late status)."""
+
+
+def webhook_events_process(*, event_ids: list[int]) -> None:
+    """Process several stored webhooks in the caller's transaction: the runner's batch (issue 11).
+
+    The same outcome as ``webhook_event_process`` for each event, for fewer queries: the events are
+    read in one query, items of a kind with a ``handle_many`` handler are applied together per account,
+    and the events are marked in at most two UPDATEs. Anything out of the ordinary (a payload that does
+    not parse, an item that raises, a status whose message is not stored yet) raises, and the runner
+    runs each event on its own through ``webhook_event_process``, which records it.
+    """
+    events = list(
+        WebhookEvent.objects.select_related("account__queue__contact_list", "account__contact_list")
+        .filter(pk__in=event_ids)
+        .order_by("pk")
+    )
+    events = [e for e in events if e.status not in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)]
+    accounts: dict[int, WhatsAppAccount] = {}
+    backends: dict[int, object] = {}
+    grouped: dict[tuple[int, type], list] = {}
+    singles: list[tuple[WhatsAppAccount, ParsedEvent]] = []
+    outcome: dict[str, list[int]] = {WebhookEvent.Status.PROCESSED: [], WebhookEvent.Status.IGNORED: []}
+    for event in events:
+        # One account object and one backend per account: building a backend reverses its URL.
+        account = accounts.setdefault(event.account_id, event.account)
+        backend = backends.get(account.pk) or backends.setdefault(account.pk, account.backend())
+        event.account = account
+        try:
+            items = backend.parse(stored_request(event))
+        except PayloadError as exc:
+            raise NotBatchable(f"event {event.pk} does not parse") from exc
+        for item in items:
+            if type(item) in _batch_handlers:
+                grouped.setdefault((account.pk, type(item)), []).append(item)
+            elif type(item) in _handlers:
+                singles.append((account, item))
+        outcome[WebhookEvent.Status.PROCESSED if items else WebhookEvent.Status.IGNORED].append(event.pk)
+    for (account_id, item_type), items in grouped.items():
+        _batch_handlers[item_type](accounts[account_id], items)
+    for account, item in singles:
+        _handlers[type(item)](account, item)  # RetryLater included: the event is retried on its own
+    now = timezone.now()
+    for status, ids in outcome.items():
+        if ids:
+            WebhookEvent.objects.filter(pk__in=ids).update(
+                status=status,
+                error="" if status == WebhookEvent.Status.PROCESSED else "Nothing in this event concerns Instant.",
+                processed_at=now,
+                attempts=F("attempts") + 1,
+            )
+
+
 def webhook_work(args: dict) -> None:
     webhook_event_process(event_id=args["event_id"])
+
+
+def webhook_batch_work(args_list: list[dict]) -> None:
+    webhook_events_process(event_ids=[args["event_id"] for args in args_list])
 
 
 def webhook_work_failed(args: dict, exc: BaseException) -> None:
@@ -206,4 +286,5 @@ def register_work() -> None:
         max_attempts=settings.INSTANT_WEBHOOK_MAX_ATTEMPTS,
         on_failure=webhook_work_failed,
         on_retry=webhook_work_retry,
+        batch_handler=webhook_batch_work,
     )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 
 from apps.accounts.models import WhatsAppAccount
 from apps.contacts.services import contact_find_or_create_for_customer
@@ -66,15 +67,18 @@ def _apply_inbound(interaction: Interaction, inbound: InboundMessage) -> list[st
     return changed
 
 
-def _open_interaction_for(account: WhatsAppAccount, inbound: InboundMessage) -> tuple[Interaction, bool]:
+def _open_interaction_for(
+    account: WhatsAppAccount, inbound: InboundMessage, *, look_up: bool = True
+) -> tuple[Interaction, bool]:
     """The customer's open interaction on this account, or a new one in the account's queue.
 
     A new one is stored with this first message already counted in (one INSERT, no UPDATE after).
     The partial unique constraint settles concurrent first messages: the loser's INSERT fails
-    and it joins the winner's row instead.
+    and it joins the winner's row instead. ``look_up=False``: the caller has just seen that the
+    customer has no open interaction (a batch's lock query), so the INSERT is tried at once.
     """
     key = inbound.customer_phone or f"bsuid:{inbound.customer_user_id}"
-    interaction = _lock_open_interaction(account, key)
+    interaction = _lock_open_interaction(account, key) if look_up else None
     if interaction is not None:
         return interaction, False
     # D11: the entry point's lists are the account's and its queue's; the contact is created in the
@@ -115,7 +119,9 @@ def _preview(message: Message) -> str:
     return message.text[:200] if message.text else f"[{message.kind}]"
 
 
-def inbound_message_receive(*, account: WhatsAppAccount, inbound: InboundMessage) -> Message | None:
+def inbound_message_receive(
+    *, account: WhatsAppAccount, inbound: InboundMessage, look_up: bool = True, queue_stats: bool = True
+) -> Message | None:
     """Store one customer message once, in the customer's open interaction (or a new one).
 
     A message stored already (another event carrying it, a reprocess) is found by its unique
@@ -124,47 +130,55 @@ def inbound_message_receive(*, account: WhatsAppAccount, inbound: InboundMessage
     error. Only duplicates pay for the check.
     """
     try:
-        return _receive(account, inbound)
+        return _receive(account, inbound, look_up=look_up, queue_stats=queue_stats)
     except IntegrityError:
         if Message.objects.filter(account=account, provider_message_id=inbound.provider_message_id).exists():
             return None
         raise
 
 
-def _receive(account: WhatsAppAccount, inbound: InboundMessage) -> Message:
+def _new_message(interaction: Interaction, account: WhatsAppAccount, inbound: InboundMessage) -> Message:
+    message = Message(
+        interaction=interaction,
+        account=account,
+        direction=Message.Direction.IN,
+        kind=inbound.kind.value,
+        text=inbound.text,
+        provider_message_id=inbound.provider_message_id,
+        reply_to=inbound.reply_to,
+        status=Message.Status.RECEIVED,
+        created_at=inbound.timestamp,
+        location=inbound.location,
+        raw_type=inbound.raw_type,
+    )
+    if inbound.media is not None and inbound.kind in MEDIA_KINDS:
+        ref = inbound.media
+        message.media_ref = {
+            "media_id": ref.media_id,
+            "url": ref.url,
+            "content_type": ref.content_type,
+            "filename": ref.filename,
+            "sha256": ref.sha256,
+        }
+        message.media_state = Message.MediaState.PENDING
+        message.attachment_content_type = ref.content_type
+        message.attachment_filename = ref.filename
+    return message
+
+
+def _fetch_media_of(message: Message) -> None:
+    if message.media_state == Message.MediaState.PENDING:
+        work.enqueue(MEDIA_WORK, key=f"media:{message.pk}", args={"message_id": message.pk})
+
+
+def _receive(account: WhatsAppAccount, inbound: InboundMessage, *, look_up: bool, queue_stats: bool) -> Message:
     with transaction.atomic():
-        interaction, created = _open_interaction_for(account, inbound)
-        message = Message(
-            interaction=interaction,
-            account=account,
-            direction=Message.Direction.IN,
-            kind=inbound.kind.value,
-            text=inbound.text,
-            provider_message_id=inbound.provider_message_id,
-            reply_to=inbound.reply_to,
-            status=Message.Status.RECEIVED,
-            created_at=inbound.timestamp,
-            location=inbound.location,
-            raw_type=inbound.raw_type,
-        )
-        if inbound.media is not None and inbound.kind in MEDIA_KINDS:
-            ref = inbound.media
-            message.media_ref = {
-                "media_id": ref.media_id,
-                "url": ref.url,
-                "content_type": ref.content_type,
-                "filename": ref.filename,
-                "sha256": ref.sha256,
-            }
-            message.media_state = Message.MediaState.PENDING
-            message.attachment_content_type = ref.content_type
-            message.attachment_filename = ref.filename
+        interaction, created = _open_interaction_for(account, inbound, look_up=look_up)
+        message = _new_message(interaction, account, inbound)
         message.save(force_insert=True)
         if not created:
             interaction.save(update_fields=_apply_inbound(interaction, inbound))
-
-        if message.media_state == Message.MediaState.PENDING:
-            work.enqueue(MEDIA_WORK, key=f"media:{message.pk}", args={"message_id": message.pk})
+        _fetch_media_of(message)
 
         publish_for(interaction, events.message_created(message))
         if created:
@@ -174,10 +188,63 @@ def _receive(account: WhatsAppAccount, inbound: InboundMessage) -> Message:
             offer_interaction(interaction=interaction, fresh=True, preview=_preview(message), history=history)
             # "created" and "offered" in one INSERT, in that order.
             history_save(history)
-            publish_queue_stats(interaction.queue_id)
+            if queue_stats:
+                publish_queue_stats(interaction.queue_id)
         else:
             publish_for(interaction, events.interaction_updated(interaction))
         return message
+
+
+def inbound_messages_receive(*, account: WhatsAppAccount, inbounds: list[InboundMessage]) -> None:
+    """Many customer messages of one account, in the caller's transaction (the runner's batch, issue 11).
+
+    The same outcome as ``inbound_message_receive`` for each, in a few statements for the whole batch:
+    the customers' open interactions are locked in one query, in customer order (two batches that
+    share customers lock them in the same order, so they wait for each other but never deadlock);
+    their tags are read in one query; the messages go in one INSERT and the interactions in one
+    UPDATE. Each message still has its ``message.created``; each interaction has one
+    ``interaction.updated`` with its state after the batch. A customer without an open interaction
+    has their messages received one by one (the first opens and offers it). A message stored already
+    breaks the INSERT, and with it the batch: the runner then takes each event on its own, where
+    duplicates are told apart.
+    """
+    by_customer: dict[str, list[InboundMessage]] = {}
+    for inbound in inbounds:
+        by_customer.setdefault(inbound.customer_phone or f"bsuid:{inbound.customer_user_id}", []).append(inbound)
+    locked = {
+        interaction.customer_key: interaction
+        for interaction in Interaction.objects.select_for_update(of=("self",))
+        .select_related("queue", "owner", "first_agent")
+        .filter(account=account, customer_key__in=list(by_customer), status__in=OPEN_STATES)
+        .order_by("customer_key")
+    }
+    prefetch_related_objects(list(locked.values()), "tags")
+    received: list[tuple[Interaction, Message]] = []
+    changed: set[str] = set()
+    for key in sorted(locked):
+        interaction = locked[key]
+        interaction.account = account  # the same row: its events need not read it again
+        for inbound in by_customer[key]:
+            received.append((interaction, _new_message(interaction, account, inbound)))
+            changed.update(_apply_inbound(interaction, inbound))
+    if received:
+        Message.objects.bulk_create([message for _, message in received])
+        Interaction.objects.bulk_update(list(locked.values()), sorted(changed))
+        for interaction, message in received:
+            _fetch_media_of(message)
+            publish_for(interaction, events.message_created(message))
+        for interaction in locked.values():
+            publish_for(interaction, events.interaction_updated(interaction))
+    # Customers without an open interaction, one message at a time: the first opens and offers it
+    # (no look-up: the query above found none), the queue's counters are published once at the end.
+    queues: set[int] = set()
+    for key in sorted(set(by_customer) - set(locked)):
+        for n, inbound in enumerate(by_customer[key]):
+            message = inbound_message_receive(account=account, inbound=inbound, look_up=n > 0, queue_stats=False)
+            if message is not None:
+                queues.add(message.interaction.queue_id)
+    for queue_id in sorted(queues):
+        publish_queue_stats(queue_id)
 
 
 def message_media_store(*, message_id: int) -> Message | None:
