@@ -17,7 +17,7 @@ What it starts, and stops at the end:
   Each connects with its own PostgreSQL ``application_name``. ``--db-name`` and ``--redis-db`` pick
   another database and Redis db, so two runs on one machine do not collide.
 
-Then, from this process (not the servers'), over HTTP on 127.0.0.1 with httpx (async):
+Then, from this process (not the servers'), over keep-alive HTTP/1.1 on 127.0.0.1 (``bench/_http.py``):
 
 1. the ceiling: as many ``GET /healthz/`` as webhooks, at the same concurrency;
 2. the load: 2,000 signed Sandbox webhooks (distinct message ids, 200 customers) at concurrency 20.
@@ -51,12 +51,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import psycopg
 
 # The repository's own process helpers (tests/processes.py), shared with the server tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _http  # noqa: E402
 import _scaled  # noqa: E402
 from tests import processes  # noqa: E402
 
@@ -157,28 +157,17 @@ class Result:
 
 async def run_load(url: str, requests: list[tuple[str, str, bytes, dict]], concurrency: int) -> Result:
     """Send ``requests`` ((key, method, body, headers) against ``url``) with ``concurrency`` in flight."""
-    result = Result()
-    pending = iter(requests)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-
-        async def worker() -> None:
-            for key, method, body, headers in pending:
-                started = time.perf_counter()
-                try:
-                    response = await client.request(method, url, content=body or None, headers=headers)
-                except httpx.HTTPError as exc:
-                    result.errors[type(exc).__name__] += 1
-                    continue
-                result.latencies.append(time.perf_counter() - started)
-                result.statuses[response.status_code] += 1
-                if response.status_code == 200:
-                    result.acked.append(key)
-
-        result.first_send = time.time()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        result.elapsed = time.perf_counter() - started
+    prepared = [(key, _http.build_request(url, method, body, headers)) for key, method, body, headers in requests]
+    run = await _http.load(url, prepared, concurrency)
+    result = Result(first_send=run.started_at, elapsed=run.elapsed)
+    for answer in run.answers:
+        if answer.status is None:
+            result.errors[answer.error] += 1
+            continue
+        result.latencies.append(answer.seconds)
+        result.statuses[answer.status] += 1
+        if answer.status == 200:
+            result.acked.append(answer.key)
     return result
 
 
