@@ -25,7 +25,7 @@ WAKE_BATCH = 20
 # at once (the pause comes after a publish, not before); under load one message carries the keys of
 # many webhooks. Each Celery publish costs the web process about a third of a millisecond of CPU
 # (kombu builds and sends a full task message), which at one per webhook was a tenth of an ack.
-WAKE_PAUSE_SECONDS = 0.02
+WAKE_PAUSE_SECONDS = 0.05
 
 
 @shared_task(name="apps.core.tasks.run_work", ignore_result=True)

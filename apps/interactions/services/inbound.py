@@ -12,6 +12,7 @@ from django.db.models import prefetch_related_objects
 from apps.accounts.models import WhatsAppAccount
 from apps.contacts.services import contact_find_or_create_for_customer
 from apps.core import work
+from apps.core.bulk import update_rows
 from apps.providers.types import MEDIA_KINDS, InboundMessage, MediaRef
 
 from .. import events
@@ -229,7 +230,7 @@ def inbound_messages_receive(*, account: WhatsAppAccount, inbounds: list[Inbound
             changed.update(_apply_inbound(interaction, inbound))
     if received:
         Message.objects.bulk_create([message for _, message in received])
-        Interaction.objects.bulk_update(list(locked.values()), sorted(changed))
+        update_rows(list(locked.values()), sorted(changed))
         for interaction, message in received:
             _fetch_media_of(message)
             publish_for(interaction, events.message_created(message))
