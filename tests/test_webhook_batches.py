@@ -167,3 +167,16 @@ def _events(layer: RecordingLayer, group: str) -> list[dict]:
         if g == group:
             out += message["events"] if message["type"] == "events.push" else [message["event"]]
     return out
+
+
+def test_a_batch_of_new_customers_reads_the_queues_agents_once_and_offers_each_to_all(client, account, layer):
+    for n, phone in enumerate(CUSTOMERS):
+        post(client, account, f"new-{n}", phone)
+    with CaptureQueriesContext(connection) as captured:
+        assert work.run_due() == 4
+    agents_reads = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"] and "users_user" in q["sql"]]
+    assert len(agents_reads) == 1
+    assert InteractionOffer.objects.count() == 4 * 2
+    # The queue's counters once, after the last new interaction, with all four waiting.
+    stats = [e for e in _events(layer, f"queue.{account.queue_id}") if e["type"] == "queue.stats"]
+    assert len(stats) == 1 and stats[0]["data"]["waiting"] == 4
