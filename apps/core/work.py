@@ -303,7 +303,7 @@ def _execute_batch(kind: WorkKind, jobs: list[Job]) -> bool:
             # One claim token per claim_due call, so one statement removes the batch's rows.
             Job.objects.filter(pk__in=[job.pk for job in jobs], claim=jobs[0].claim).delete()
     except Exception as exc:  # nothing of the batch is kept: each row runs on its own below
-        log.info("a batch of %s %s rows failed (%s); running them one by one", len(jobs), kind.name, exc)
+        log.warning("a batch of %s %s rows failed (%r); running them one by one", len(jobs), kind.name, exc)
         return False
     return True
 
