@@ -208,3 +208,23 @@ def test_a_batch_that_raises_keeps_nothing_and_each_row_runs_on_its_own():
         assert (job.key, job.state, job.attempts) == ("b0", "pending", 1)
     finally:
         work._kinds.pop("test.batched", None)
+
+
+def test_a_row_whose_lease_is_half_spent_before_its_turn_is_given_back_not_run(settings, monkeypatch):
+    settings.INSTANT_WORK_LEASE_SECONDS = 100
+    for n in range(2):
+        work.enqueue("test.kind", key=f"slow{n}", args={"n": n})
+    real_now = timezone.now
+    clock = {"shift": timedelta(0)}
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + clock["shift"])
+
+    def slow(args: dict) -> None:
+        calls.append(args)
+        clock["shift"] = timedelta(seconds=60)  # the first took 60 s of the second's 100 s lease
+
+    work.register("test.kind", slow, max_attempts=3)
+    claimed = work.claim_due(limit=10)
+    work._run_claimed(claimed)
+    assert calls == [{"n": 0}]
+    job = Job.objects.get()
+    assert (job.key, job.state, job.attempts, job.claim) == ("slow1", "pending", 0, "")

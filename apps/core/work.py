@@ -317,7 +317,26 @@ def _run_claimed(jobs: list[Job]) -> None:
         if kind is not None and kind.batch_handler is not None and len(group) > 1 and _execute_batch(kind, group):
             continue
         for job in group:
-            execute(job)
+            if _lease_mostly_spent(job, kind):
+                _give_back(job)
+            else:
+                execute(job)
+
+
+def _lease_mostly_spent(job: Job, kind: WorkKind | None) -> bool:
+    """A row that waited its turn behind slow ones (sends to a provider that takes its time) until half
+    its lease has gone: another runner may take it soon, so this one does not start it."""
+    if job.locked_until is None:
+        return False
+    lease = (kind.lease_seconds if kind is not None else None) or settings.INSTANT_WORK_LEASE_SECONDS
+    return timezone.now() >= job.locked_until - timedelta(seconds=lease / 2)
+
+
+def _give_back(job: Job) -> None:
+    """Unclaim a row not started: due at once, its attempt not counted."""
+    Job.objects.filter(pk=job.pk, claim=job.claim).update(
+        state=Job.State.PENDING, locked_until=None, claim="", attempts=F("attempts") - 1
+    )
 
 
 def run_due(
