@@ -84,6 +84,17 @@ def requires_postgres():
 
 
 @pytest.fixture
+def held_wakeups(monkeypatch) -> list[list[str]]:
+    """The work keys woken after commit, held instead of run inline as tests usually do: the rows wait
+    for the test's own ``work.run_due``."""
+    from apps.core import work
+
+    held: list[list[str]] = []
+    monkeypatch.setitem(work._wakers, "sync", held.append)
+    return held
+
+
+@pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run on_commit callbacks (tasks, realtime events) as the real commit would."""
 

@@ -14,7 +14,6 @@ import pytest
 from django.db import connection
 
 from apps.accounts.models import WhatsAppAccount
-from apps.core import work
 from apps.core.models import Job
 from apps.core.tasks import BatchedWaker
 from apps.providers import webhooks
@@ -35,11 +34,9 @@ def _empty_account_cache():
 
 
 @pytest.fixture(autouse=True)
-def woken(monkeypatch) -> list[list[str]]:
+def woken(held_wakeups) -> list[list[str]]:
     """The wake-ups sent after commit, instead of processing the event inline as tests usually do."""
-    calls: list[list[str]] = []
-    monkeypatch.setitem(work._wakers, "sync", calls.append)
-    return calls
+    return held_wakeups
 
 
 @pytest.fixture

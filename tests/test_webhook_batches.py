@@ -20,17 +20,10 @@ from tests.factories import QueueFactory, UserFactory, WhatsAppAccountFactory
 from tests.test_query_counts import RecordingLayer
 from tests.webhooks import post_signed, sandbox_message
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Store and acknowledge only: the work rows wait for each test's own ``run_due``.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("held_wakeups")]
 
 CUSTOMERS = [f"+1555700000{n}" for n in range(4)]
-
-
-@pytest.fixture(autouse=True)
-def held_wakeups(monkeypatch) -> list[list[str]]:
-    """Store and acknowledge only: the work rows wait for the test's own ``run_due``."""
-    held: list[list[str]] = []
-    monkeypatch.setitem(work._wakers, "sync", held.append)
-    return held
 
 
 @pytest.fixture
