@@ -163,3 +163,49 @@ def test_pubsub_a_stuck_socket_drops_its_own_messages_and_the_others_still_get_t
     received, backlog = asyncio.run(run())
     assert received == list(range(6))
     assert backlog == 3
+
+
+def test_a_group_message_is_decoded_once_and_shared_by_the_processs_members(redis_url):
+    layer = BoundedRedisPubSubChannelLayer(hosts=_hosts(redis_url), prefix=f"t{uuid.uuid4().hex[:8]}")
+    event = {"type": "event.push", "event": {"type": "queue.stats", "data": {"queue_id": 1, "waiting": 2}}}
+
+    async def run():
+        channels = [await layer.new_channel() for _ in range(3)]
+        for channel in channels:
+            await layer.group_add("queue.1", channel)
+        await asyncio.sleep(0.2)  # the subscription is live
+        await layer.group_send("queue.1", event)
+        got = [await asyncio.wait_for(layer.receive(channel), 5) for channel in channels]
+        # A message for one channel alone is still decoded by its receiver.
+        await layer.send(channels[0], event)
+        alone = await asyncio.wait_for(layer.receive(channels[0]), 5)
+        for channel in channels:
+            await layer.group_discard("queue.1", channel)
+        await layer.flush()
+        return got, alone
+
+    got, alone = asyncio.run(run())
+    assert got == [event] * 3
+    assert got[0] is got[1] is got[2]
+    assert alone == event
+
+
+def test_a_socket_frame_is_encoded_once_per_event_and_masking_level():
+    import json
+
+    from apps.core.masking import masked_event
+    from apps.desktop.consumers import frame_text
+
+    event = masked_event(
+        "interaction.updated",
+        {"interaction": {"id": 7, "customer_phone": "+15551234567", "customer_name": "Carla Customer"}},
+        lambda data, level: {**data, "interaction": {**data["interaction"], "customer_phone": f"masked-{level}"}},
+    )
+    full, partial = frame_text(event, "none"), frame_text(event, "partial")
+    assert frame_text(event, "none") is full and frame_text(event, "partial") is partial
+    assert json.loads(full) == {"type": "interaction.updated", "data": event["data"]}
+    assert json.loads(partial)["data"]["interaction"]["customer_phone"] == "masked-partial"
+    assert "masked" not in json.loads(full)
+    # An equal event that is another object is encoded for itself (no mix-up by content or by id).
+    other = {**event, "data": {"interaction": {"id": 8}}}
+    assert json.loads(frame_text(other, "none"))["data"]["interaction"]["id"] == 8

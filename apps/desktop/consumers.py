@@ -4,6 +4,7 @@ what has no REST equivalent: a supervisor's ``watch`` (CONTRACT.md) and the page
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from channels.db import database_sync_to_async
@@ -27,6 +28,30 @@ BOARD_HINTS = frozenset(
     {"queue.stats", "agent.presence", "interaction.assigned", "interaction.closed", "transfer.accepted"}
 )
 BOARD_INTERVAL = 1.0
+
+
+# Each event's frame text per masking level, encoded once per process. A group message reaches every
+# local member as the same decoded object (apps.core.channel_layer._Decoded), and encoding it once per
+# socket was the one part of a fan-out that grows with the event's size. Keyed by the object's id; the
+# entry keeps the object alive, so the id cannot be reused while it is cached. Only the event loop's
+# thread touches it.
+_FRAMES: dict[int, tuple[dict, dict[str, str]]] = {}
+_FRAMES_KEPT = 256
+
+
+def frame_text(event: dict, level: str | None) -> str:
+    """The text a socket sends for ``event``: its copy for ``level``, or the event as it is (None)."""
+    entry = _FRAMES.get(id(event))
+    if entry is None or entry[0] is not event:
+        entry = _FRAMES[id(event)] = (event, {})
+        if len(_FRAMES) > _FRAMES_KEPT:
+            del _FRAMES[next(iter(_FRAMES))]  # the oldest
+    texts = entry[1]
+    key = level or ""
+    text = texts.get(key)
+    if text is None:
+        text = texts[key] = json.dumps(event_for_level(event, level) if level is not None else event)
+    return text
 
 
 class _Base(AsyncJsonWebsocketConsumer):
@@ -74,7 +99,7 @@ class _Base(AsyncJsonWebsocketConsumer):
                 log.warning("could not leave %s for %s: %r", group, self.channel_name, result)
 
     async def event_push(self, message: dict) -> None:
-        await self.send_json(message["event"])
+        await self.send(text_data=frame_text(message["event"], None))
 
     async def events_push(self, message: dict) -> None:
         """One transaction's events for this group in one channel-layer message (apps.core.realtime):
@@ -140,7 +165,7 @@ class DesktopConsumer(_Base):
             await self.send_json({"type": "settings.masking", "data": {"masking": self.masking}})
             return
         # Events carry a copy per level, masked where they were built: pick ours.
-        await self.send_json(event_for_level(event, getattr(self, "masking", "none")))
+        await self.send(text_data=frame_text(event, getattr(self, "masking", "none")))
         if event["type"] in BOARD_HINTS and self.user_is_supervisor():
             self.board_soon()
 
