@@ -29,8 +29,11 @@ processing rate (messages stored per second, from the first send to the last mes
 the peak number of PostgreSQL connections to ``instant_bench`` seen during the run (polled from
 ``pg_stat_activity`` every 0.1 s), per process.
 
-Exit status: 0 when there were no 5xx, no transport errors, nothing lost and nothing duplicated;
-1 otherwise; 2 when the servers could not be started.
+It ends with issue 11's targets, each met or not: an ack rate of at least 0.7× the ceiling, an ack p99
+of at most 250 ms with no error, processing at 250 messages/s or more, nothing lost or duplicated.
+
+Exit status: 0 when every target is met (no 5xx or transport error, nothing lost or duplicated among
+them); 1 otherwise; 2 when the servers could not be started.
 """
 from __future__ import annotations
 
@@ -67,6 +70,10 @@ BENCH_DB = "instant_bench"
 BENCH_REDIS_DB = 14
 START_TIMEOUT = 60.0
 MESSAGE_PREFIX = "bench-"
+# Issue 11's targets for this script.
+ACK_RATIO_TARGET = 0.7
+ACK_P99_TARGET_MS = 250
+PROCESSING_TARGET = 250
 
 
 # ----- the installation under test ----------------------------------------------------------------
@@ -417,7 +424,19 @@ def main() -> int:
     else:
         shutil.rmtree(logs, ignore_errors=True)
     print("bench: FAILED" if failed else "bench: OK (0 × 5xx, 0 lost, 0 duplicated)")
-    return 1 if failed else 0
+    ack_p99 = percentile(result.latencies, 99)
+    processing_rate = processing.stored / process_seconds
+    targets = {
+        f"ack rate >= {ACK_RATIO_TARGET:g}× the ceiling (×{ack_rate / ceiling_rate:.2f})":
+            ack_rate >= ACK_RATIO_TARGET * ceiling_rate,
+        f"ack p99 <= {ACK_P99_TARGET_MS:g} ms, 0 errors ({ms(ack_p99)})":
+            ack_p99 * 1000 <= ACK_P99_TARGET_MS and not (result.count_5xx or result.errors),
+        f"processing >= {PROCESSING_TARGET:g} msg/s ({processing_rate:.0f})": processing_rate >= PROCESSING_TARGET,
+        "0 lost, 0 duplicated": not (processing.lost or processing.duplicated),
+    }
+    for name, met in targets.items():
+        print(f"target (issue 11): {name} → {'met' if met else 'NOT met'}")
+    return 1 if failed or not all(targets.values()) else 0
 
 
 if __name__ == "__main__":
