@@ -359,3 +359,28 @@ def test_progress_is_published_to_admins_and_supervisors(account, contact_list, 
     assert event["data"]["campaign"]["id"] == campaign.pk and event["data"]["campaign"]["status"] == "draft"
     assert json.loads(json.dumps(event)) == event
 
+
+
+def test_replies_processed_in_one_batch_link_only_the_campaigns_customer(
+    client, account, contact_list, provider, on_commit, held_wakeups
+):
+    campaign = make_campaign(account, contact_list)
+    launch(campaign, on_commit)
+    drain()
+    stamp = str(int(timezone.now().timestamp()) + 5)
+    # Two new customers write in; the webhooks wait, then one claim runs them as a batch.
+    for n, number in enumerate(("15553000001", "15559990000")):
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": CREDS["waba_id"], "changes": [
+            {"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550001111", "phone_number_id": CREDS["phone_number_id"]},
+                "contacts": [{"profile": {"name": f"C{n}"}, "wa_id": number}],
+                "messages": [{"from": number, "id": f"wamid.BATCH{n}", "timestamp": stamp, "type": "text",
+                              "text": {"body": "hi"}}]}}]}]}).encode()
+        assert post_signed(client, account, body, content_type="application/json").status_code == 200
+    assert work.run_due() == 2
+    replied = Interaction.objects.get(customer_phone="+15553000001")
+    stranger = Interaction.objects.get(customer_phone="+15559990000")
+    assert CampaignRecipient.objects.get(campaign=campaign, phone="+15553000001").interaction == replied
+    assert replied.origin == "campaign" and stranger.origin == "inbound"
+    assert list(replied.messages.order_by("created_at", "id").values_list("direction", flat=True)) == ["out", "in"]

@@ -17,6 +17,7 @@ from .contact import interaction_set_contact_and_tags
 from .common import (
     OPEN_STATES,
     WINDOW,
+    batch_memo,
     history_record,
     interaction_lock_owned,
     on_close,
@@ -49,6 +50,7 @@ __all__ = [
     "SEND_WORK",
     "WINDOW",
     "UnknownMessage",
+    "batch_memo",
     "history_record",
     "inbound_message_receive",
     "interaction_accept",

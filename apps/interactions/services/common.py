@@ -1,7 +1,9 @@
 """What every use case of interactions shares: states, history, queue counters, visibility, locks."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q
@@ -106,3 +108,23 @@ def interaction_lock_owned(interaction_id: int, user: User) -> Interaction:
         raise Conflict("not_owner", "Only the agent who owns this interaction can do that.")
     return interaction
 
+
+# ----- what a batch reads once -------------------------------------------------------------------------
+_batch_memo: ContextVar[dict | None] = ContextVar("instant_batch_memo", default=None)
+
+
+@contextmanager
+def batch_memo_scope() -> Iterator[None]:
+    """A block that receives many messages in one transaction (a batch of webhooks, issue 11): what
+    does not change within it (a queue's online agents, whether an account has campaign sends waiting
+    for replies) is read once, through ``batch_memo``."""
+    token = _batch_memo.set({})
+    try:
+        yield
+    finally:
+        _batch_memo.reset(token)
+
+
+def batch_memo() -> dict | None:
+    """The current batch's memo, or None outside a batch (where each caller reads as usual)."""
+    return _batch_memo.get()

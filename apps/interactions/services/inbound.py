@@ -17,8 +17,17 @@ from apps.providers.types import MEDIA_KINDS, InboundMessage, MediaRef
 
 from .. import events
 from ..models import Interaction, Message
-from .common import OPEN_STATES, WINDOW, history_line, history_save, known_empty_tags, publish_for, publish_queue_stats
-from .routing import offer_interaction, queue_agents_read_once
+from .common import (
+    OPEN_STATES,
+    WINDOW,
+    batch_memo_scope,
+    history_line,
+    history_save,
+    known_empty_tags,
+    publish_for,
+    publish_queue_stats,
+)
+from .routing import offer_interaction
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +248,7 @@ def inbound_messages_receive(*, account: WhatsAppAccount, inbounds: list[Inbound
     # Customers without an open interaction, one message at a time: the first opens and offers it
     # (no look-up: the query above found none), the queue's counters are published once at the end.
     queues: set[int] = set()
-    with queue_agents_read_once():
+    with batch_memo_scope():
         for key in sorted(set(by_customer) - set(locked)):
             for n, inbound in enumerate(by_customer[key]):
                 message = inbound_message_receive(account=account, inbound=inbound, look_up=n > 0, queue_stats=False)

@@ -1,9 +1,6 @@
 """Routing (D2): offers to every online agent of the queue, the first accept wins, rejects and expiry."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,6 +16,7 @@ from .. import events
 from ..models import Interaction, InteractionEvent, InteractionOffer
 from ..selectors import offer_preview
 from .common import (
+    batch_memo,
     get_visible,
     history_line,
     history_record,
@@ -49,30 +47,17 @@ def at_capacity(agent: User) -> bool:
     return owned >= agent.max_open_interactions
 
 
-# Set by ``queue_agents_read_once``: each queue's online agents with room, read once per block.
-_queue_agents: ContextVar[dict[int, list[User]] | None] = ContextVar("instant_queue_agents", default=None)
-
-
-@contextmanager
-def queue_agents_read_once() -> Iterator[None]:
-    """Within this block, each queue's online agents with room are read once (a batch of webhooks
-    opening many interactions in one transaction, issue 11: the grouped query was a seventh of a first
-    message's CPU). Offering changes neither presence nor capacity, so the list holds for the block;
-    each interaction's own offers and refusals are still looked up."""
-    token = _queue_agents.set({})
-    try:
-        yield
-    finally:
-        _queue_agents.reset(token)
-
-
 def _queue_agents_with_room(queue_id: int) -> list[User]:
-    cache = _queue_agents.get()
-    if cache is not None and queue_id in cache:
-        return list(cache[queue_id])
+    """The queue's online agents below their capacity; read once per batch (``batch_memo``: offering
+    changes neither presence nor capacity, and the grouped query was a seventh of a first message's
+    CPU). Each interaction's own offers and refusals are still looked up."""
+    memo = batch_memo()
+    key = ("queue-agents", queue_id)
+    if memo is not None and key in memo:
+        return list(memo[key])
     agents = list(agents_with_room(User.objects.filter(queues=queue_id, is_active=True, presence=User.Presence.ONLINE)))
-    if cache is not None:
-        cache[queue_id] = agents
+    if memo is not None:
+        memo[key] = agents
     return list(agents)
 
 
