@@ -122,8 +122,7 @@ def enqueue(kind: str, *, key: str, args: dict | None = None, delay: float = 0, 
     ``key`` makes asking twice harmless: the same send or the same event is one row. ``reset`` puts an
     existing failed row back to pending, for a reprocess asked by an admin.
     """
-    if kind not in _kinds:
-        raise KeyError(f"unknown work kind {kind!r}: register it in its app's AppConfig.ready()")
+    _require_kind(kind)
     due = timezone.now() + timedelta(seconds=delay)
     # INSERT ... ON CONFLICT DO NOTHING: no savepoint, and a second ask for the same key is a no-op.
     Job.objects.bulk_create([Job(kind=kind, key=key, args=args or {}, next_attempt_at=due)], ignore_conflicts=True)
@@ -132,8 +131,12 @@ def enqueue(kind: str, *, key: str, args: dict | None = None, delay: float = 0, 
             state=Job.State.PENDING, attempts=0, next_attempt_at=due, last_error="", finished_at=None
         )
     if delay <= 0:
-        keys = [key]
-        transaction.on_commit(lambda: _wake(keys))
+        wake_after_commit([key])
+
+
+def _require_kind(kind: str) -> None:
+    if kind not in _kinds:
+        raise KeyError(f"unknown work kind {kind!r}: register it in its app's AppConfig.ready()")
 
 
 def insert_per_row_sql(
@@ -146,8 +149,7 @@ def insert_per_row_sql(
     issue 11): in autocommit a single statement is its own transaction, so the two rows are stored
     together without BEGIN and COMMIT round trips. Wake the runner with ``wake_after_commit``.
     """
-    if kind not in _kinds:
-        raise KeyError(f"unknown work kind {kind!r}: register it in its app's AppConfig.ready()")
+    _require_kind(kind)
     meta = Job._meta
     qn = connection.ops.quote_name
     columns = ", ".join(qn(meta.get_field(name).column) for name in (

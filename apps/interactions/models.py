@@ -95,8 +95,13 @@ class Interaction(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.customer_phone or self.customer_user_id}"
 
+    @staticmethod
+    def key_for(phone: str, user_id: str) -> str:
+        """``customer_key`` of a customer: the phone where known, else Meta's business-scoped user id."""
+        return phone or f"bsuid:{user_id}"
+
     def save(self, *args, **kwargs):
-        self.customer_key = self.customer_phone or f"bsuid:{self.customer_user_id}"
+        self.customer_key = self.key_for(self.customer_phone, self.customer_user_id)
         super().save(*args, **kwargs)
 
     @property

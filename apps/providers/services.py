@@ -86,19 +86,27 @@ def webhook_event_store(*, account: WhatsAppAccount, request: WebhookRequest, ev
             where=f"{stored}.duplicates = 0",
         )
         sql = f"WITH {stored} AS ({insert}), job AS ({job_insert}) SELECT id, duplicates FROM {stored}"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params + job_params)
-            event_id, duplicate_count = cursor.fetchone()
-        if duplicate_count == 0:
-            work.wake_after_commit([f"{WEBHOOK_KEY_PREFIX}{event_id}"])
-        return event_id, duplicate_count == 0
+        event_id, created = _stored(sql, params + job_params)
+        if created:
+            work.wake_after_commit([_work_key(event_id)])
+        return event_id, created
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(insert, params)
-            event_id, duplicate_count = cursor.fetchone()
-        if duplicate_count == 0:
-            work.enqueue(WEBHOOK_WORK, key=f"{WEBHOOK_KEY_PREFIX}{event_id}", args={"event_id": event_id})
+        event_id, created = _stored(insert, params)
+        if created:
+            work.enqueue(WEBHOOK_WORK, key=_work_key(event_id), args={"event_id": event_id})
+    return event_id, created
+
+
+def _stored(sql: str, params: list) -> tuple[int, bool]:
+    """Run a statement returning the event's ``(id, duplicates)``; a new event has no duplicates."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event_id, duplicate_count = cursor.fetchone()
     return event_id, duplicate_count == 0
+
+
+def _work_key(event_id: int) -> str:
+    return f"{WEBHOOK_KEY_PREFIX}{event_id}"
 
 
 def _insert_once_sql(event: WebhookEvent) -> tuple[str, list]:
@@ -131,7 +139,7 @@ def webhook_event_reprocess(*, event_ids: list[int]) -> int:
         count = 0
         for event_id in event_ids:
             WebhookEvent.objects.filter(pk=event_id).update(status=WebhookEvent.Status.PENDING, error="")
-            work.enqueue(WEBHOOK_WORK, key=f"{WEBHOOK_KEY_PREFIX}{event_id}", args={"event_id": event_id}, reset=True)
+            work.enqueue(WEBHOOK_WORK, key=_work_key(event_id), args={"event_id": event_id}, reset=True)
             count += 1
     return count
 
@@ -187,8 +195,14 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent:
             _note(event, unknown[0])
             raise RetryLater(unknown[0])
         return _finish(event, WebhookEvent.Status.IGNORED, "\n".join(unknown))
-    status = WebhookEvent.Status.PROCESSED if items else WebhookEvent.Status.IGNORED
-    return _finish(event, status, "" if items else "Nothing in this event concerns Instant.")
+    return _finish(event, *_outcome(items))
+
+
+def _outcome(items: list) -> tuple[str, str]:
+    """An event's status and error once its items are applied: none concerned Instant, or some did."""
+    if not items:
+        return WebhookEvent.Status.IGNORED, "Nothing in this event concerns Instant."
+    return WebhookEvent.Status.PROCESSED, ""
 
 
 def _note(event: WebhookEvent, error: str) -> None:
@@ -227,7 +241,7 @@ def webhook_events_process(*, event_ids: list[int]) -> None:
     backends: dict[int, object] = {}
     grouped: dict[tuple[int, type], list] = {}
     singles: list[tuple[WhatsAppAccount, ParsedEvent]] = []
-    outcome: dict[str, list[int]] = {WebhookEvent.Status.PROCESSED: [], WebhookEvent.Status.IGNORED: []}
+    outcomes: dict[tuple[str, str], list[int]] = {}
     for event in events:
         # One account object and one backend per account: building a backend reverses its URL.
         account = accounts.setdefault(event.account_id, event.account)
@@ -242,20 +256,16 @@ def webhook_events_process(*, event_ids: list[int]) -> None:
                 grouped.setdefault((account.pk, type(item)), []).append(item)
             elif type(item) in _handlers:
                 singles.append((account, item))
-        outcome[WebhookEvent.Status.PROCESSED if items else WebhookEvent.Status.IGNORED].append(event.pk)
+        outcomes.setdefault(_outcome(items), []).append(event.pk)
     for (account_id, item_type), items in grouped.items():
         _batch_handlers[item_type](accounts[account_id], items)
     for account, item in singles:
         _handlers[type(item)](account, item)  # RetryLater included: the event is retried on its own
     now = timezone.now()
-    for status, ids in outcome.items():
-        if ids:
-            WebhookEvent.objects.filter(pk__in=ids).update(
-                status=status,
-                error="" if status == WebhookEvent.Status.PROCESSED else "Nothing in this event concerns Instant.",
-                processed_at=now,
-                attempts=F("attempts") + 1,
-            )
+    for (status, error), ids in outcomes.items():
+        WebhookEvent.objects.filter(pk__in=ids).update(
+            status=status, error=error, processed_at=now, attempts=F("attempts") + 1
+        )
 
 
 def webhook_work(args: dict) -> None:

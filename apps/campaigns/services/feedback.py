@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.models import WhatsAppAccount
 from apps.interactions.models import Interaction, Message
-from apps.interactions.services import batch_memo
+from apps.interactions.services import in_batch, read_once_per_batch
 from apps.providers.types import DeliveryStatus, StatusUpdate
 
 from ..selectors import DONE
@@ -56,18 +56,16 @@ def recipient_reply_link(*, interaction: Interaction) -> None:
     # In a batch of webhooks, one cheap look per account first: most batches of new customers come
     # to an account with no campaign send awaiting a reply, and this lookup was a seventh of a first
     # message's CPU (issue 11). Outside a batch the lookup below is all.
-    memo = batch_memo()
-    if memo is not None:
-        key = ("campaign-replies", interaction.account_id)
-        if key not in memo:
-            memo[key] = CampaignRecipient.objects.filter(
-                campaign__account_id=interaction.account_id,
-                status__in=DONE,
-                interaction__isnull=True,
-                sent_at__gte=now - REPLY_WITHIN,
-            ).exists()
-        if not memo[key]:
-            return
+    if in_batch() and not read_once_per_batch(
+        ("campaign-replies", interaction.account_id),
+        lambda: CampaignRecipient.objects.filter(
+            campaign__account_id=interaction.account_id,
+            status__in=DONE,
+            interaction__isnull=True,
+            sent_at__gte=now - REPLY_WITHIN,
+        ).exists(),
+    ):
+        return
     recipient = (
         CampaignRecipient.objects.select_for_update(of=("self",))
         .select_related("campaign__template", "campaign__account")

@@ -117,7 +117,7 @@ _batch_memo: ContextVar[dict | None] = ContextVar("instant_batch_memo", default=
 def batch_memo_scope() -> Iterator[None]:
     """A block that receives many messages in one transaction (a batch of webhooks, issue 11): what
     does not change within it (a queue's online agents, whether an account has campaign sends waiting
-    for replies) is read once, through ``batch_memo``."""
+    for replies) is read once, through ``read_once_per_batch``."""
     token = _batch_memo.set({})
     try:
         yield
@@ -125,6 +125,15 @@ def batch_memo_scope() -> Iterator[None]:
         _batch_memo.reset(token)
 
 
-def batch_memo() -> dict | None:
-    """The current batch's memo, or None outside a batch (where each caller reads as usual)."""
-    return _batch_memo.get()
+def in_batch() -> bool:
+    return _batch_memo.get() is not None
+
+
+def read_once_per_batch(key: tuple, read: Callable[[], object]):
+    """``read()``, remembered under ``key`` for the rest of the current batch; outside a batch, read."""
+    memo = _batch_memo.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]

@@ -87,7 +87,7 @@ def _open_interaction_for(
     and it joins the winner's row instead. ``look_up=False``: the caller has just seen that the
     customer has no open interaction (a batch's lock query), so the INSERT is tried at once.
     """
-    key = inbound.customer_phone or f"bsuid:{inbound.customer_user_id}"
+    key = Interaction.key_for(inbound.customer_phone, inbound.customer_user_id)
     interaction = _lock_open_interaction(account, key) if look_up else None
     if interaction is not None:
         return interaction, False
@@ -220,7 +220,8 @@ def inbound_messages_receive(*, account: WhatsAppAccount, inbounds: list[Inbound
     """
     by_customer: dict[str, list[InboundMessage]] = {}
     for inbound in inbounds:
-        by_customer.setdefault(inbound.customer_phone or f"bsuid:{inbound.customer_user_id}", []).append(inbound)
+        key = Interaction.key_for(inbound.customer_phone, inbound.customer_user_id)
+        by_customer.setdefault(key, []).append(inbound)
     locked = {
         interaction.customer_key: interaction
         for interaction in Interaction.objects.select_for_update(of=("self",))

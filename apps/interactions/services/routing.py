@@ -16,7 +16,6 @@ from .. import events
 from ..models import Interaction, InteractionEvent, InteractionOffer
 from ..selectors import offer_preview
 from .common import (
-    batch_memo,
     get_visible,
     history_line,
     history_record,
@@ -24,6 +23,7 @@ from .common import (
     publish_for,
     publish_queue_stats,
     publish_to_agents,
+    read_once_per_batch,
     with_relations,
 )
 
@@ -48,17 +48,15 @@ def at_capacity(agent: User) -> bool:
 
 
 def _queue_agents_with_room(queue_id: int) -> list[User]:
-    """The queue's online agents below their capacity; read once per batch (``batch_memo``: offering
-    changes neither presence nor capacity, and the grouped query was a seventh of a first message's
-    CPU). Each interaction's own offers and refusals are still looked up."""
-    memo = batch_memo()
-    key = ("queue-agents", queue_id)
-    if memo is not None and key in memo:
-        return list(memo[key])
-    agents = list(agents_with_room(User.objects.filter(queues=queue_id, is_active=True, presence=User.Presence.ONLINE)))
-    if memo is not None:
-        memo[key] = agents
-    return list(agents)
+    """The queue's online agents below their capacity, read once per batch (``read_once_per_batch``:
+    offering changes neither presence nor capacity, and the grouped query was a seventh of a first
+    message's CPU). Each interaction's own offers and refusals are still looked up."""
+
+    def read() -> list[User]:
+        online = User.objects.filter(queues=queue_id, is_active=True, presence=User.Presence.ONLINE)
+        return list(agents_with_room(online))
+
+    return list(read_once_per_batch(("queue-agents", queue_id), read))  # a copy: callers narrow it
 
 
 def _eligible_agents(interaction: Interaction, now: datetime | None = None, *, fresh: bool = False) -> list[User]:
