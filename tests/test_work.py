@@ -228,3 +228,16 @@ def test_a_row_whose_lease_is_half_spent_before_its_turn_is_given_back_not_run(s
     assert calls == [{"n": 0}]
     job = Job.objects.get()
     assert (job.key, job.state, job.attempts, job.claim) == ("slow1", "pending", 0, "")
+
+
+def test_a_wake_up_claims_whatever_is_due_up_to_a_batch_not_only_its_keys(monkeypatch):
+    from apps.core import tasks
+
+    for n in range(3):
+        work.enqueue("test.kind", key=f"w{n}", args={"n": n})  # not woken: no on_commit here
+    monkeypatch.setattr(tasks, "WAKE_BATCH", 2)
+    tasks.run_work(["w2"])  # one claim of the two oldest due rows, then it returns
+    assert calls == [{"n": 0}, {"n": 1}]
+    assert list(Job.objects.values_list("key", flat=True)) == ["w2"]
+    tasks.run_due_work()
+    assert calls == [{"n": 0}, {"n": 1}, {"n": 2}] and not Job.objects.exists()
