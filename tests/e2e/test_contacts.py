@@ -109,3 +109,31 @@ def test_the_contact_card_edits_the_contact_tags_the_chat_and_shows_earlier_conv
             break
         desktop.wait_for_timeout(100)
     assert agent_api.get(f"/interactions/{second}/").json()["tags"] == [vip["id"]]
+
+
+def test_a_search_answered_before_the_dialogs_first_load_is_not_overwritten_by_it(new_page, api):
+    admin = api("admin", "admin")
+    customers = next(l for l in admin.get("/contact-lists/").json()["results"] if l["name"] == "Customers")
+    word = "Yuki" + uuid.uuid4().hex[:6]
+    admin.post("/contacts/", json={"list": customers["id"], "first_name": word, "last_name": "Only", "phone": "+15557770011"})
+    admin.post("/contacts/", json={"list": customers["id"], "first_name": "Someone", "last_name": "Else", "phone": "+15557770012"})
+
+    page = new_page(login=("agent1", "agent1"), next="/desktop/")
+    # The unfiltered list (the dialog's first load) answers a second late, after the search's answer.
+    page.evaluate(
+        """() => {
+          const real = window.fetch;
+          window.fetch = (url, opts) => {
+            const answer = real(url, opts);
+            const unfiltered = String(url).includes("contacts/?") && !String(url).includes("search=");
+            return unfiltered ? answer.then((r) => new Promise((done) => setTimeout(() => done(r), 1000))) : answer;
+          };
+        }"""
+    )
+    page.click("#contacts-button")
+    page.fill("#contacts-search", word)
+    rows = page.locator("#contacts-rows tr")
+    expect(rows).to_have_count(1)
+    page.wait_for_timeout(1500)  # the late unfiltered answer has come back by now
+    expect(rows).to_have_count(1)
+    expect(page.locator("#contacts-count")).to_have_text("1")

@@ -86,7 +86,12 @@ function query() {
   return params;
 }
 
+// Each refresh is numbered: an answer that comes back after a later refresh was asked for (the
+// dialog's first load overtaken by a search typed meanwhile) is stale and is dropped.
+let asked = 0;
+
 export async function refresh() {
+  const mine = ++asked;
   try {
     if (!view.loaded) {
       await Promise.all([loadLists(), loadTags()]);
@@ -96,6 +101,7 @@ export async function refresh() {
     const params = query();
     params.set("page_size", "200");
     const data = await api("GET", `contacts/?${params}`);
+    if (mine !== asked) return;
     view.rows = listOf(data);
     /** @type {HTMLAnchorElement} */ ($("#contacts-export")).href = `/api/v1/contacts/export/?${query()}`;
     $("#contacts-count").textContent = String(data && data.count !== undefined ? data.count : view.rows.length);
