@@ -4,14 +4,18 @@ what has no REST equivalent: a supervisor's ``watch`` (CONTRACT.md) and the page
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 
 from apps.accounts.models import WhatsAppAccount
+from apps.core.channel_layer import BoundedRedisPubSubChannelLayer
 from apps.core.exceptions import ServiceError
 from apps.core.masking import event_for_level, level_for_role, masking_level_for
 from apps.core.realtime import DESKTOPS_GROUP, interaction_group, sandbox_group
@@ -57,6 +61,51 @@ def frame_text(event: dict, level: str | None) -> str:
 class _Base(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
 
+    async def __call__(self, scope, receive, send) -> None:
+        """On the pub/sub layer, one inbox per socket: the layer's queue for this channel, which the
+        client's messages join too (``BoundedRedisPubSubChannelLayer.put_local``), read by this one
+        coroutine. Channels' own loop (``await_many_dispatch``) waits on both sources with
+        ``asyncio.wait`` and starts a task per message; a fan-out to 2,000 sockets paid that 2,000
+        times per event. Messages are still handled one at a time, in arrival order. Other layers
+        (the in-memory one of the embedded default, the core Redis layer) keep Channels' loop."""
+        layer = get_channel_layer(self.channel_layer_alias)
+        if not isinstance(layer, BoundedRedisPubSubChannelLayer):
+            await super().__call__(scope, receive, send)
+            return
+        self.scope = scope
+        self.channel_layer = layer
+        self.channel_name = await layer.new_channel()
+        self.channel_receive = functools.partial(layer.receive, self.channel_name)
+        self.base_send = send
+        local = layer.local()
+        client = asyncio.ensure_future(self._from_client(receive, layer))
+        try:
+            while True:
+                await self.dispatch(await local.receive(self.channel_name))
+                # Round robin between sockets: with more waiting, let the others send first. A fan-out
+                # of several events then gives every socket its first event before any its second, so
+                # an offer reaches the 2,000th desktop after 2,000 frames, not after 6,000.
+                await asyncio.sleep(0)
+        except StopConsumer:
+            pass
+        finally:
+            client.cancel()
+            await layer.discard_channel(self.channel_name)
+
+    async def _from_client(self, receive, layer: BoundedRedisPubSubChannelLayer) -> None:
+        """The client's messages (connect, frames, disconnect) into the socket's inbox, in order."""
+        try:
+            while True:
+                message = await receive()
+                await layer.put_local(self.channel_name, message)
+                if message["type"] == "websocket.disconnect":
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the server's receive failed: end the consumer as a lost connection would
+            log.exception("websocket receive failed on %s", self.channel_name)
+            await layer.put_local(self.channel_name, {"type": "websocket.disconnect", "code": 1011})
+
     async def dispatch(self, message: dict) -> None:
         """Channels (4.2+) awaits ``aclose_old_connections()``, a thread hop, before every message a
         consumer handles; py-spy put 62 % of the web process's CPU in it while one event fanned out
@@ -98,13 +147,20 @@ class _Base(AsyncJsonWebsocketConsumer):
             if isinstance(result, Exception):
                 log.warning("could not leave %s for %s: %r", group, self.channel_name, result)
 
+    async def send_text(self, text: str) -> None:
+        """One frame straight to the server (``AsyncWebsocketConsumer.send`` is two coroutine layers
+        more for the same message)."""
+        await self.base_send({"type": "websocket.send", "text": text})
+
     async def event_push(self, message: dict) -> None:
-        await self.send(text_data=frame_text(message["event"], None))
+        await self.send_text(frame_text(message["event"], None))
 
     async def events_push(self, message: dict) -> None:
         """One transaction's events for this group in one channel-layer message (apps.core.realtime):
         the socket gets them one by one, in order, exactly as if each had come alone."""
-        for event in message["events"]:
+        for index, event in enumerate(message["events"]):
+            if index:
+                await asyncio.sleep(0)  # round robin between sockets, as between messages (__call__)
             await self.event_push({"type": "event.push", "event": event})
 
 
@@ -165,7 +221,7 @@ class DesktopConsumer(_Base):
             await self.send_json({"type": "settings.masking", "data": {"masking": self.masking}})
             return
         # Events carry a copy per level, masked where they were built: pick ours.
-        await self.send(text_data=frame_text(event, getattr(self, "masking", "none")))
+        await self.send_text(frame_text(event, getattr(self, "masking", "none")))
         if event["type"] in BOARD_HINTS and self.user_is_supervisor():
             self.board_soon()
 
