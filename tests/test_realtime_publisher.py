@@ -125,6 +125,19 @@ def test_the_events_of_one_transaction_leave_as_one_message_per_group_in_order(m
 
 
 @pytest.mark.django_db(transaction=True)
+def test_contact_events_trail_the_rest_of_their_transaction(messages):
+    """A new customer's contact is created before its interaction is offered; the offer leads in each
+    agent's message (the contact list can wait behind the ringing desktop), the rest keep their order."""
+    with transaction.atomic():
+        realtime.publish(event("contact.created"), groups=["agent.1", "supervisors"])
+        realtime.publish(event("interaction.offered"), groups=["agent.1"])
+        realtime.publish(event("contact.updated"), groups=["agent.1"])
+        realtime.publish(event("queue.stats"), groups=["agent.1", "supervisors"])
+    assert unpacked(messages.sent, "agent.1") == ["interaction.offered", "queue.stats", "contact.created", "contact.updated"]
+    assert unpacked(messages.sent, "supervisors") == ["queue.stats", "contact.created"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_lone_event_keeps_the_single_message_shape(messages):
     with transaction.atomic():
         realtime.publish(event("a.one"), groups=["agent.1"])
