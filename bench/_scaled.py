@@ -274,7 +274,7 @@ def start_profile(pid: int, svg: str) -> subprocess.Popen:
     the threads waiting for PostgreSQL.
     """
     spy = str(Path(PYTHON).with_name("py-spy"))
-    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "200", "--output", svg,
+    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "1000", "--output", svg,
                              "--format", "flamegraph" if svg.endswith(".svg") else "raw", "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1)
     return proc
