@@ -251,10 +251,10 @@ def test_consumers_forward_events_without_a_thread_hop_per_message(monkeypatch):
     sent = []
     socket = DesktopConsumer()
 
-    async def send(text_data=None, bytes_data=None, close=False):
-        sent.append(json.loads(text_data))
+    async def server_send(message):  # the ASGI server's send, which the consumer's frames go to
+        sent.append(json.loads(message["text"]))
 
-    socket.send = send
+    socket.base_send = server_send
     asyncio.run(socket.dispatch({"type": "event.push", "event": {"type": "x"}}))
     assert [event["type"] for event in sent] == ["x"] and hops == []
     # Channels' own dispatch would have taken the hop.
