@@ -14,7 +14,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import TooManyFilesSent
-from django.db import models
+from django.db import DataError, models
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django_filters import fields as filter_fields
@@ -40,6 +40,15 @@ def _oversized(exc: Exception) -> tuple[int, dict[str, str]] | None:
     return None
 
 
+def _nul_refused(exc: Exception) -> bool:
+    """PostgreSQL cannot store or compare text with NUL, and psycopg refuses such a parameter before
+    sending the query (a ``DataError``). Wherever a value from the request reaches a query unchanged
+    (a search, a filter, a field), that is the caller's bad input, not a crash. Caught here, where the
+    value reached the database, rather than at the door: a NUL in a parameter a view ignores is
+    harmless, and refusing it would be a 400 no schema documents."""
+    return isinstance(exc, DataError) and "NUL (0x00)" in str(exc)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
         body = {"code": exc.code, "detail": exc.detail}
@@ -52,6 +61,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=status)
     if isinstance(exc, SuspiciousOperation):
         return Response({"code": "bad_request", "detail": "The request was refused."}, status=400)
+    if _nul_refused(exc):
+        return Response({"code": "invalid_text", "detail": "Text may not contain NUL (0x00) characters."}, status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

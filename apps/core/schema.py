@@ -28,7 +28,7 @@ class AutoSchema(SpectacularAutoSchema):
         public = all(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions())
         has_body = self.method in BODY_METHODS and self.get_request_serializer() is not None
         codes = []
-        if self.method != "GET" or self.get_filter_backends() or self._is_list_view():
+        if self.method != "GET" or self.get_filter_backends() or self._is_list_view() or self._takes_query():
             codes.append("400")
         if not public:
             codes += ["401", "403"]
@@ -39,6 +39,11 @@ class AutoSchema(SpectacularAutoSchema):
         if has_body:
             codes += ["413", "415"]
         return codes
+
+    def _takes_query(self) -> bool:
+        """Declares query parameters of its own (``@extend_schema(parameters=...)``): a value there can
+        be refused (e.g. ``invalid_text``, a NUL that PostgreSQL will not compare)."""
+        return any(getattr(p, "location", None) == "query" for p in self.get_override_parameters())
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
