@@ -46,8 +46,10 @@ Steps, over 127.0.0.1:
    group with members): members beyond the sockets still open are dirty (dead channels that every
    later ``group_send`` still pushes to). One more ``channel layer`` round checks the survivors.
 
-Exit status 0 when every target of issue 11 is met (all sockets open, 0 missed, fan-out p99 <=
-``--target-ms``, no dirty group, no error in the log); 1 otherwise; 2 when the servers could not start.
+Exit status 0 when every target of issue 11 is met (all sockets open, 0 missed, p99 <= ``--target-ms``
+for the channel layer's fan-out and for the webhook's offer, no dirty group, no error in the log); 1
+otherwise; 2 when the servers could not start. ``queue.stats`` after a webhook is printed and its
+missed copies count, without a latency target: issue 11's row is the fan-out of an offer.
 """
 from __future__ import annotations
 
@@ -450,7 +452,12 @@ def main() -> int:
         for kind, (values, m) in by_kind.items():
             say(f"fan-out, webhook → {kind} on every socket, {args.rounds} rounds: {_scaled.summary(values)}; missed {m}")
             say(f"  per round, first copy – p99 (ms): {', '.join(per_round[kind])}")
-            fanout_p99, fanout_missed = max(fanout_p99, _scaled.pct(values, 99)), fanout_missed + m
+            fanout_missed += m
+            # Issue 11's row is "fan-out of an offer to all": its target is the offer's p99 (and the
+            # channel layer's). queue.stats is the third frame on every socket (after the offer and
+            # the new contact): printed, missed copies counted, no latency target of its own.
+            if kind == "interaction.offered":
+                fanout_p99 = max(fanout_p99, _scaled.pct(values, 99))
         poster.close()
         failed |= fanout_missed > 0 or not fanout_p99 * 1000 <= args.target_ms
 
@@ -490,7 +497,7 @@ def main() -> int:
             client.stop()
         inst.stop(keep_db=args.keep)
 
-    say(f"targets (issue 11): {args.sockets} sockets, fan-out p99 <= {args.target_ms:g} ms, 0 missed, no dirty group, "
+    say(f"targets (issue 11): {args.sockets} sockets, fan-out (group_send, webhook → offer) p99 <= {args.target_ms:g} ms, 0 missed, no dirty group, "
         f"no error → {'met' if not failed else 'NOT met'}")
     say(f"uptime after: {_scaled.uptime()}")
     if failed or args.keep:
