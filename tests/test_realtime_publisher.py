@@ -126,15 +126,21 @@ def test_the_events_of_one_transaction_leave_as_one_message_per_group_in_order(m
 
 @pytest.mark.django_db(transaction=True)
 def test_contact_events_trail_the_rest_of_their_transaction(messages):
-    """A new customer's contact is created before its interaction is offered; the offer leads in each
-    agent's message (the contact list can wait behind the ringing desktop), the rest keep their order."""
+    """A new customer's contact is created before its interaction is offered; the offer and the queue's
+    counters go first, to every group, and the contact events after them (the contact list can wait
+    behind the ringing desktop); each part keeps its order."""
     with transaction.atomic():
         realtime.publish(event("contact.created"), groups=["agent.1", "supervisors"])
         realtime.publish(event("interaction.offered"), groups=["agent.1"])
         realtime.publish(event("contact.updated"), groups=["agent.1"])
-        realtime.publish(event("queue.stats"), groups=["agent.1", "supervisors"])
-    assert unpacked(messages.sent, "agent.1") == ["interaction.offered", "queue.stats", "contact.created", "contact.updated"]
+        realtime.publish(event("queue.stats"), groups=["queue.1", "supervisors"])
+    assert unpacked(messages.sent, "agent.1") == ["interaction.offered", "contact.created", "contact.updated"]
     assert unpacked(messages.sent, "supervisors") == ["queue.stats", "contact.created"]
+    # Published in two steps: every group's leading message before any contact event.
+    groups_in_order = [g for g, _ in messages.sent]
+    assert sorted(groups_in_order[:3]) == ["agent.1", "queue.1", "supervisors"]
+    assert sorted(groups_in_order[3:]) == ["agent.1", "supervisors"]
+    assert all(e["type"].startswith("contact.") for _, m in messages.sent[3:] for e in m.get("events") or [m["event"]])
 
 
 @pytest.mark.django_db(transaction=True)

@@ -77,15 +77,21 @@ class _Publisher:
     def running(self) -> bool:
         return self.loop is not None and self.loop.is_running()
 
-    def send(self, layer, messages: list[tuple[str, dict]]) -> None:
+    def send(self, layer, phases: list[list[tuple[str, dict]]]) -> None:
         assert self.loop is not None
-        future = asyncio.run_coroutine_threadsafe(_send_all(layer, messages), self.loop)
+        future = asyncio.run_coroutine_threadsafe(_send_phases(layer, phases), self.loop)
         # Waiting keeps the order of one thread's events, as a direct send would.
         future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
 
 
 PUBLISH_TIMEOUT_SECONDS = 10
 publisher = _Publisher()
+
+
+async def _send_phases(layer, phases: list[list[tuple[str, dict]]]) -> None:
+    """Each phase once the one before it is published (the trailing events after the others)."""
+    for messages in phases:
+        await _send_all(layer, messages)
 
 
 async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
@@ -111,10 +117,11 @@ def group_message(events: list[dict]) -> dict:
     return {"type": "events.push", "events": events}
 
 
-# Event families that follow the rest of their transaction's events in each group's message. A new
-# customer's first message creates the contact before its interaction is offered; the contact lists
-# that ``contact.*`` refreshes (D9) can wait behind the offer that rings every agent's desktop, and a
-# fan-out to 2,000 sockets sends each event in turn (bench/sockets.py). Other events keep their order.
+# Event families that follow the rest of their transaction's events, published once the others are.
+# A new customer's first message creates the contact before its interaction is offered; the contact
+# lists that ``contact.*`` refreshes (D9) can wait behind the offer that rings every agent's desktop and
+# the queue's counters, and a fan-out to 2,000 sockets sends each event in turn (bench/sockets.py).
+# Other events keep their order.
 TRAILING_FAMILIES = ("contact.",)
 
 
@@ -122,24 +129,30 @@ def _trailing(event: dict) -> bool:
     return str(event.get("type", "")).startswith(TRAILING_FAMILIES)
 
 
+def _group_messages(items: list[tuple[list[str], dict]]) -> list[tuple[str, dict]]:
+    per_group: dict[str, list[dict]] = {}
+    for groups, event in items:
+        for group in dict.fromkeys(groups):
+            per_group.setdefault(group, []).append(event)
+    return [(group, group_message(events)) for group, events in per_group.items()]
+
+
 def deliver(items: list[tuple[list[str], dict]]) -> None:
-    """Send ``(groups, event)`` pairs now: one channel-layer message per group, events in order
-    (``TRAILING_FAMILIES`` after the others)."""
+    """Send ``(groups, event)`` pairs now: one channel-layer message per group, events in order; the
+    ``TRAILING_FAMILIES`` in a second message per group, published after the first ones."""
     layer = get_channel_layer()
     if layer is None or not items:
         return
-    per_group: dict[str, list[dict]] = {}
-    for groups, event in sorted(items, key=lambda item: _trailing(item[1])):  # stable: order kept within
-        for group in dict.fromkeys(groups):
-            per_group.setdefault(group, []).append(event)
-    messages = [(group, group_message(events)) for group, events in per_group.items()]
+    leading = _group_messages([item for item in items if not _trailing(item[1])])
+    trailing = _group_messages([item for item in items if _trailing(item[1])])
+    phases = [messages for messages in (leading, trailing) if messages]
     try:
         if publisher.running:
-            publisher.send(layer, messages)
+            publisher.send(layer, phases)
         else:
-            async_to_sync(_send_all)(layer, messages)
+            async_to_sync(_send_phases)(layer, phases)
     except Exception:  # a realtime hiccup must never undo or block the committed write
-        log.exception("could not push %s event(s) to %s", len(items), list(per_group))
+        log.exception("could not push %s event(s) to %s", len(items), [g for phase in phases for g, _ in phase])
 
 
 def send_now(groups: Iterable[str], event: dict) -> None:
