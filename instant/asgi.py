@@ -14,10 +14,12 @@ from apps.core.http_handler import SyncChainASGIHandler  # noqa: E402
 # Django's ASGIHandler, with the sync middleware chain run in one thread hop (apps/core/http_handler.py).
 django_asgi_app = SyncChainASGIHandler()
 
-# Malformed multipart bodies reach Django (a JSON 400) instead of Twisted's bare 400.
-from apps.core.daphne_compat import leave_form_parsing_to_django  # noqa: E402
+# Malformed multipart bodies reach Django (a JSON 400) instead of Twisted's bare 400, and what Twisted
+# itself cannot read (headers over 16 KiB) gets a JSON 400 too.
+from apps.core.daphne_compat import answer_unreadable_requests_in_json, leave_form_parsing_to_django  # noqa: E402
 
 leave_form_parsing_to_django()
+answer_unreadable_requests_in_json()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

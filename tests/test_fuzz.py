@@ -142,6 +142,23 @@ def test_a_form_daphnes_twisted_would_refuse_reaches_django(fuzz_app, body):
     assert response.json()["code"] == "invalid"
 
 
+@pytest.mark.parametrize(
+    "long_part",
+    [
+        {"params": {"queues": ["x" * 100] * 200}},  # request line and headers past 16 KiB in all
+        {"headers": {"X-Long": "y" * 20_000}},  # one line past Twisted's 16,384 bytes
+    ],
+)
+def test_a_request_twisted_cannot_read_gets_a_json_400(fuzz_app, long_part):
+    """Twisted answered these with a bare 400 (no body, no content type) or closed without a word
+    (apps/core/daphne_compat.py); found by the fuzzer with a long query string."""
+    headers = {"Authorization": f"Token {admin_token(fuzz_app)}", **long_part.get("headers", {})}
+    response = httpx.get(fuzz_app.url + "/api/v1/users/", params=long_part.get("params"), headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["code"] == "bad_request"
+
+
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(fuzz_app):
     token = admin_token(fuzz_app)
 
