@@ -5,6 +5,8 @@ them or one of their groups, and edits it when such a row says ``can_edit``.
 """
 from __future__ import annotations
 
+import re
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.core.masking import NONE, masking_level_for, visible_phone_suffix
@@ -87,14 +89,25 @@ def contact_search(queryset: QuerySet[Contact], *, user, query: str) -> QuerySet
         parts = query.split()
         if len(parts) > 1:  # "Carla Rossi" finds first name Carla and last name Rossi
             condition |= Q(first_name__icontains=parts[0], last_name__icontains=" ".join(parts[1:]))
-        digits = visible_phone_suffix(query, NONE)
+        digits = visible_phone_suffix(query, NONE) if _phone_like(query) else None
         if digits and digits != query:
             condition |= Q(phone__contains=digits)
     else:
-        suffix = visible_phone_suffix(query, level)
+        suffix = visible_phone_suffix(query, level) if _phone_like(query) else None
         if suffix:
             condition |= Q(phone__endswith=suffix)
     return queryset.filter(condition)
+
+
+# What a number is typed as: digits with a leading "+", spaces, dots, dashes, slashes or parentheses.
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
+
+
+def _phone_like(query: str) -> bool:
+    """Whether a search reads as a (part of a) phone number, to compare its digits with the phones.
+    A name or a word with a digit in it ("Yuki3a", "Room 12B") is not one: its digits alone matched
+    every phone that contained them."""
+    return bool(_PHONE_LIKE.fullmatch(query))
 
 
 def contact_phone_filter(queryset: QuerySet[Contact], *, user, phone: str) -> QuerySet[Contact]:

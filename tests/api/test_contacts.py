@@ -103,6 +103,8 @@ def test_filters_list_tags_all_must_match_search_phone_and_custom(as_user, sam, 
     assert ids("search=Carla Rossi") == {both.pk}
     assert ids("search=c@x.com") == {both.pk}
     assert ids("search=1230004") == {other.pk}
+    assert ids("search=%2B1 (555) 123-0004") == {other.pk}  # typed as a number: its digits
+    assert ids("search=Carla4") == set()  # a word with a digit is not a number: no phone matches "4"
     assert ids("phone=%2B15551230002") == {only_vip.pk}
     assert ids("phone=15551230002") == {only_vip.pk}
     assert ids("custom.tier=gold") == {gold.pk}
