@@ -55,17 +55,11 @@ def fresh_connection_pool(**kwargs) -> None:
 
 
 @worker_init.connect
-def tuned_gc(**kwargs) -> None:
-    """The main process (it hands tasks to the pool) and, through the fork, the children start with
-    start-up frozen and young collections every 50,000 allocations (apps.core.gc_tuning)."""
-    from apps.core.gc_tuning import tune_gc
-
-    tune_gc()
-
-
 @worker_process_init.connect
-def tuned_gc_in_child(**kwargs) -> None:
-    # gc.freeze() is per process: the child's heap is the parent's until it writes to it.
+def tuned_gc(**kwargs) -> None:
+    """The main process (it hands tasks to the pool) and each child, once started, freeze start-up and
+    collect young objects every 50,000 allocations (apps.core.gc_tuning). A child does it again:
+    gc.freeze() is per process."""
     from apps.core.gc_tuning import tune_gc
 
     tune_gc()

@@ -25,10 +25,10 @@ def test_a_celery_worker_and_its_children_tune_it_too():
     from instant import celery
 
     assert celery.tuned_gc in [r() for _, r in worker_init.receivers]
-    assert celery.tuned_gc_in_child in [r() for _, r in worker_process_init.receivers]
+    assert celery.tuned_gc in [r() for _, r in worker_process_init.receivers]
     threshold = gc.get_threshold()
     try:
-        celery.tuned_gc_in_child()
+        celery.tuned_gc()
         assert gc.get_freeze_count() > 1000 and gc.get_threshold()[0] == 50_000
     finally:
         gc.unfreeze()

@@ -5,12 +5,10 @@ them or one of their groups, and edits it when such a row says ``can_edit``.
 """
 from __future__ import annotations
 
-import re
-
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.core.masking import NONE, masking_level_for, visible_phone_suffix
-from apps.core.phones import normalize_phone
+from apps.core.phones import normalize_phone, written_like_a_phone
 
 from .models import Contact, ContactList, ContactListPermission
 
@@ -89,25 +87,16 @@ def contact_search(queryset: QuerySet[Contact], *, user, query: str) -> QuerySet
         parts = query.split()
         if len(parts) > 1:  # "Carla Rossi" finds first name Carla and last name Rossi
             condition |= Q(first_name__icontains=parts[0], last_name__icontains=" ".join(parts[1:]))
-        digits = visible_phone_suffix(query, NONE) if _phone_like(query) else None
+        # A search's digits count against phones only when it is typed as a number: a name or a word
+        # with a digit in it ("Yuki3a", "Room 12B") matched every phone that contained its digits.
+        digits = visible_phone_suffix(query, NONE) if written_like_a_phone(query) else None
         if digits and digits != query:
             condition |= Q(phone__contains=digits)
     else:
-        suffix = visible_phone_suffix(query, level) if _phone_like(query) else None
+        suffix = visible_phone_suffix(query, level) if written_like_a_phone(query) else None
         if suffix:
             condition |= Q(phone__endswith=suffix)
     return queryset.filter(condition)
-
-
-# What a number is typed as: digits with a leading "+", spaces, dots, dashes, slashes or parentheses.
-_PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
-
-
-def _phone_like(query: str) -> bool:
-    """Whether a search reads as a (part of a) phone number, to compare its digits with the phones.
-    A name or a word with a digit in it ("Yuki3a", "Room 12B") is not one: its digits alone matched
-    every phone that contained them."""
-    return bool(_PHONE_LIKE.fullmatch(query))
 
 
 def contact_phone_filter(queryset: QuerySet[Contact], *, user, phone: str) -> QuerySet[Contact]:

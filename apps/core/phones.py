@@ -18,6 +18,11 @@ from django.core.exceptions import ValidationError
 _PHONE_CHARACTERS = re.compile(r"[0-9+\s().\-/]+")
 
 
+def written_like_a_phone(text: str) -> bool:
+    """Whether ``text`` has only what a phone number is written with (a search typed as a number)."""
+    return bool(_PHONE_CHARACTERS.fullmatch(text))
+
+
 def normalize_phone(raw: str, *, international: bool = False) -> str:
     """Return ``raw`` as E.164 (``+15550001111``) or raise ``ValueError`` saying what is wrong.
 
@@ -28,7 +33,7 @@ def normalize_phone(raw: str, *, international: bool = False) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValueError("Enter a phone number.")
-    if not _PHONE_CHARACTERS.fullmatch(text):
+    if not written_like_a_phone(text):
         raise ValueError("A phone number has only digits, spaces and + ( ) - . / in it.")
     if text.startswith("00"):
         text = "+" + text[2:]

@@ -4,7 +4,6 @@ what has no REST equivalent: a supervisor's ``watch`` (CONTRACT.md) and the page
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 
@@ -81,7 +80,6 @@ class _Base(AsyncJsonWebsocketConsumer):
         self.scope = scope
         self.channel_layer = layer
         self.channel_name = await layer.new_channel()
-        self.channel_receive = functools.partial(layer.receive, self.channel_name)
         self.base_send = send
         local = layer.local()
         inbox = local.channels[self.channel_name]
@@ -109,9 +107,8 @@ class _Base(AsyncJsonWebsocketConsumer):
                 await layer.put_local(self.channel_name, message)
                 if message["type"] == "websocket.disconnect":
                     return
-        except asyncio.CancelledError:
-            raise
         except Exception:  # the server's receive failed: end the consumer as a lost connection would
+            # (a cancel is a BaseException and is not caught: it ends this task as asked)
             log.exception("websocket receive failed on %s", self.channel_name)
             await layer.put_local(self.channel_name, {"type": "websocket.disconnect", "code": 1011})
 
