@@ -145,3 +145,31 @@ def test_a_server_close_ends_the_consumer_and_forgets_its_channel(pubsub):
     connected, code, channels = asyncio.run(scenario())
     assert not connected and code == 4401
     assert channels == {}
+
+
+def test_a_new_customers_webhook_gives_the_socket_its_offer_and_counters_before_the_new_contact(pubsub):
+    """Through the real webhook view, on the pub/sub layer: the new contact's event is published after
+    the transaction's others (apps.core.realtime.TRAILING_FAMILIES), so it reaches the agent last."""
+    from apps.contacts.models import ContactListPermission
+    from apps.users.models import User
+    from tests.desk.test_consumers import customer_writes
+    from tests.factories import ContactListFactory, QueueFactory, WhatsAppAccountFactory
+
+    queue = QueueFactory(name="Inbox queue")
+    agent = UserFactory(username="inbox-offer-agent", presence=User.Presence.ONLINE, queues=[queue])
+    customers = ContactListFactory(name="Inbox customers")
+    ContactListPermission.objects.create(contact_list=customers, user=agent)
+    account = WhatsAppAccountFactory(queue=queue, contact_list=customers, create_contacts=True)
+
+    async def scenario():
+        comm = await _open(agent)
+        response = await sync_to_async(customer_writes)(account)
+        assert response.status_code == 200
+        kinds = []
+        while "contact.created" not in kinds:
+            kinds.append((await comm.receive_json_from(timeout=5))["type"])
+        await comm.disconnect()
+        return kinds
+
+    kinds = asyncio.run(scenario())
+    assert kinds.index("interaction.offered") < kinds.index("queue.stats") < kinds.index("contact.created")
